@@ -1,0 +1,19 @@
+"""Fan-out: the event cache's DynamoDB stream -> one SQS queue per integration."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from infra.runtime import fanout_service
+
+logger = Logger(service="fanout")
+# The framework logs through the standard library; give its loggers our structured output.
+copy_config_to_registered_loggers(source_logger=logger, include={"infra", "integrations"})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return fanout_service().handle(event)

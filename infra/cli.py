@@ -1,0 +1,182 @@
+"""``event-importer``: the operator's command line.
+
+Every command talks to AWS through the same store the functions use; point it
+at the local runtime with ``--endpoint-url`` (or ``AWS_ENDPOINT_URL``), or at
+a real deployment with credentials and the tables' names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra.importer import import_events, read_items
+from infra.settings import TableSettings
+from infra.store import DynamoStore
+from integrations.errors import ConfigurationError, IntegrationError
+from integrations.records import SubmissionStatus
+from integrations.registry import all_integrations, get_integration
+
+app = typer.Typer(help="Deliver cached events to integrations, and see what happened.", no_args_is_help=True)
+integrations_app = typer.Typer(help="Registered integrations.", no_args_is_help=True)
+app.add_typer(integrations_app, name="integrations")
+console = Console()
+errors = Console(stderr=True)
+
+DEFAULT_STACK = "local"
+
+EndpointOption = Annotated[
+    str | None,
+    typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint (the local runtime's URL)."),
+]
+EventTableOption = Annotated[
+    str, typer.Option("--event-cache-table", envvar="EVENT_CACHE_TABLE", help="Event cache table name.")
+]
+SubmissionsTableOption = Annotated[
+    str, typer.Option("--submissions-table", envvar="SUBMISSIONS_TABLE", help="Submissions table name.")
+]
+RegionOption = Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")]
+
+
+def _store(endpoint_url: str | None, event_cache_table: str, submissions_table: str, region: str | None) -> DynamoStore:
+    settings = TableSettings(
+        event_cache_table=event_cache_table,
+        submissions_table=submissions_table,
+        aws_region=region or "us-east-1",
+        aws_endpoint_url=endpoint_url,
+    )
+    return DynamoStore(settings)
+
+
+@integrations_app.command("list")
+def list_integrations() -> None:
+    """List registered integrations and whether each is configured."""
+    table = Table("name", "enabled", "updates", "deletes", "interfaces")
+    for integration in all_integrations():
+        interfaces = [
+            name
+            for name, present in (
+                ("routes", integration.get_routes() is not None),
+                ("cli", integration.get_cli() is not None),
+                ("mcp", bool(integration.get_mcp_tools()[0])),
+            )
+            if present
+        ]
+        table.add_row(
+            integration.name,
+            "yes" if integration.is_enabled() else "no (not configured)",
+            "yes" if integration.supports_updates else "no",
+            "yes" if integration.supports_deletes else "no",
+            ", ".join(interfaces) or "-",
+        )
+    console.print(table)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[str, typer.Argument(help="JSON array or JSON lines; '-' reads standard input.")],
+    endpoint_url: EndpointOption = None,
+    event_cache_table: EventTableOption = f"{DEFAULT_STACK}-EventCacheTable",
+    submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",
+    region: RegionOption = None,
+) -> None:
+    """Import events into the cache; only new or changed ones are written (and delivered)."""
+    store = _store(endpoint_url, event_cache_table, submissions_table, region)
+    if file == "-":
+        items = list(read_items(sys.stdin))
+    else:
+        with Path(file).open(encoding="utf-8") as stream:
+            items = list(read_items(stream))
+    report = import_events(store.events, items)
+    for invalid in report.invalid:
+        errors.print(f"[yellow]skipped[/] {invalid}")
+    console.print(
+        f"created {report.count('created')}, updated {report.count('updated')}, "
+        f"unchanged {report.count('unchanged')}, invalid {len(report.invalid)}"
+    )
+    if report.invalid and not report.outcomes:
+        raise typer.Exit(1)
+
+
+@app.command("submissions")
+def submissions_command(
+    integration: Annotated[str | None, typer.Option("--integration", "-i", help="Only this integration.")] = None,
+    status: Annotated[SubmissionStatus | None, typer.Option("--status", "-s", help="Only this status.")] = None,
+    endpoint_url: EndpointOption = None,
+    event_cache_table: EventTableOption = f"{DEFAULT_STACK}-EventCacheTable",
+    submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",
+    region: RegionOption = None,
+) -> None:
+    """Show submission records as a table."""
+    store = _store(endpoint_url, event_cache_table, submissions_table, region)
+    names = [integration] if integration else [i.name for i in all_integrations()]
+    table = Table("event", "integration", "status", "attempts", "remote id", "updated", "last error")
+    for name in names:
+        for record in store.submissions.records(name, status):
+            table.add_row(
+                record.event_id,
+                record.service,
+                record.status.value,
+                str(record.attempts),
+                record.remote_id or "",
+                record.updated_at.isoformat(timespec="seconds") if record.updated_at else "",
+                record.last_error or "",
+            )
+    console.print(table)
+
+
+@app.command("submit")
+def submit_command(
+    integration: Annotated[str, typer.Argument(help="Integration name.")],
+    selector: Annotated[str, typer.Option("--selector", help="unsubmitted, failed, pending, all or by-url.")] = "unsubmitted",
+    url: Annotated[str | None, typer.Option("--url", help="Source URL, for the by-url selector.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact payloads; send and record nothing.")] = False,
+    endpoint_url: EndpointOption = None,
+    event_cache_table: EventTableOption = f"{DEFAULT_STACK}-EventCacheTable",
+    submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",
+    region: RegionOption = None,
+) -> None:
+    """Submit the events a selector chooses, directly (not through the queue)."""
+    store = _store(endpoint_url, event_cache_table, submissions_table, region)
+    chosen = get_integration(integration)
+    submitter = chosen.create_submitter(store, chosen.load_config())
+    params = {"url": url} if url else {}
+
+    async def run() -> list[dict[str, object]]:
+        try:
+            results = await submitter.submit_events(selector, dry_run=dry_run, **params)
+        finally:
+            await submitter.aclose()
+        return [
+            {
+                "event_id": r.event_id,
+                "status": r.status.value,
+                "remote_id": r.remote_id,
+                "error": r.error,
+                "detail": r.detail,
+                **({"payload": r.payload} if dry_run else {}),
+            }
+            for r in results
+        ]
+
+    console.print_json(json.dumps(asyncio.run(run())))
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning framework errors into one clear line."""
+    for integration in all_integrations():
+        extra = integration.get_cli()
+        if extra is not None:
+            app.add_typer(extra, name=integration.name)
+    try:
+        app()
+    except (ConfigurationError, IntegrationError) as exc:
+        errors.print(f"[red]error:[/] {exc}")
+        sys.exit(2)

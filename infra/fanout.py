@@ -1,0 +1,168 @@
+"""Fan-out: event-cache stream records -> one message per enabled integration.
+
+Records are planned one by one (Powertools isolates a bad record), then every
+planned message of the batch is published together, so the number of
+``SendMessageBatch`` calls is the minimum the limits allow.  A record is
+reported as a batch item failure if it could not be planned or any of its
+messages could not be sent; Lambda then re-delivers from the lowest failed
+sequence number, which the idempotent submitters absorb.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
+
+from infra.messages import QueueMessage
+from infra.publisher import OutgoingMessage, QueuePublisher
+from integrations.errors import IntegrationError
+from integrations.records import ChangeKind
+
+logger = logging.getLogger(__name__)
+
+# pynamodb's UTCDateTimeAttribute serialisation.
+_PYNAMODB_DATETIME = "%Y-%m-%dT%H:%M:%S.%f%z"
+
+
+class BadStreamRecordError(IntegrationError):
+    """A stream record that cannot be turned into messages (missing image or attributes)."""
+
+
+@dataclass(frozen=True)
+class CacheChange:
+    """A relevant change of one cached event, read from a stream record."""
+
+    event_id: str
+    data_hash: str
+    version: int
+    change: ChangeKind
+    event: dict[str, Any]
+    changed_at: dt.datetime | None
+
+
+def read_change(record: DynamoDBRecord) -> CacheChange | None:
+    """The change a stream record carries, or ``None`` when nothing needs delivering.
+
+    INSERTs and content-changing MODIFYs count; a MODIFY with an unchanged
+    content hash (moto emits those even for no-op writes) and REMOVEs do not.
+    Raises ``BadStreamRecordError`` for a record that cannot be read.
+    """
+    stream = record.dynamodb
+    name = record.event_name
+    if stream is None or name not in (DynamoDBRecordEventName.INSERT, DynamoDBRecordEventName.MODIFY):
+        return None
+    keys = stream.keys
+    event_id = str(keys.get("event_id") or "?")
+    image = stream.new_image
+    if not image:
+        raise BadStreamRecordError(f"{name.name} record for event {event_id} has no NewImage (stream view type?)")
+    data_hash = image.get("data_hash")
+    if not isinstance(data_hash, str) or not data_hash:
+        raise BadStreamRecordError(f"record for event {event_id} has no data_hash")
+    if name is DynamoDBRecordEventName.MODIFY and stream.old_image.get("data_hash") == data_hash:
+        return None
+    try:
+        data = json.loads(image["data"]) if isinstance(image.get("data"), str) else image.get("data")
+    except json.JSONDecodeError as exc:
+        raise BadStreamRecordError(f"record for event {event_id}: data is not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise BadStreamRecordError(f"record for event {event_id}: data is missing or not an object")
+    return CacheChange(
+        event_id=event_id,
+        data_hash=data_hash,
+        version=int(image.get("version") or 1),
+        change=ChangeKind.CREATED if name is DynamoDBRecordEventName.INSERT else ChangeKind.UPDATED,
+        event=data,
+        changed_at=_parse_time(image.get("updated_at")),
+    )
+
+
+def _parse_time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.strptime(value, _PYNAMODB_DATETIME)
+    except ValueError:
+        return None
+
+
+def build_messages(
+    change: CacheChange, queues: Mapping[str, str], *, key_prefix: str, max_inline_bytes: int
+) -> list[OutgoingMessage]:
+    """One message per integration queue; the event travels inline when small enough."""
+    messages = []
+    for service, queue_url in queues.items():
+        message = QueueMessage(
+            event_id=change.event_id,
+            service=service,
+            data_hash=change.data_hash,
+            version=change.version,
+            change=change.change,
+            event=change.event,
+            changed_at=change.changed_at,
+        )
+        body = message.to_body()
+        if len(body.encode()) > max_inline_bytes:
+            body = message.model_copy(update={"event": None}).to_body()
+        messages.append(OutgoingMessage(queue_url=queue_url, body=body, key=f"{key_prefix}|{service}"))
+    return messages
+
+
+class FanOut:
+    """Turns a stream batch into queue messages and a partial batch response."""
+
+    def __init__(self, publisher: QueuePublisher, queues: Mapping[str, str], *, max_inline_bytes: int) -> None:
+        self.publisher = publisher
+        self.queues = dict(queues)
+        self.max_inline_bytes = max_inline_bytes
+
+    def handle(self, event: Mapping[str, Any]) -> PartialItemFailureResponse:
+        """Process one DynamoDB stream event (as Lambda delivers it)."""
+        planned: dict[str, list[OutgoingMessage]] = {}
+
+        def plan(record: DynamoDBRecord) -> None:
+            sequence = record.dynamodb.sequence_number if record.dynamodb else None
+            if sequence is None:
+                raise BadStreamRecordError("stream record without a sequence number")
+            change = read_change(record)
+            if change is not None:
+                planned[sequence] = build_messages(
+                    change, self.queues, key_prefix=sequence, max_inline_bytes=self.max_inline_bytes
+                )
+
+        # A fresh processor per batch: its state must not leak between invocations.
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+        with processor(records=list(event.get("Records", [])), handler=plan):
+            processor.process()
+        failed = [item["itemIdentifier"] for item in processor.response()["batchItemFailures"]]
+        for exc_info in processor.exceptions:
+            logger.error("stream record rejected: %s", exc_info[1] if exc_info else "?")
+
+        report = self.publisher.publish(message for messages in planned.values() for message in messages)
+        for key, reason in report.failed.items():
+            sequence = key.partition("|")[0]
+            logger.error("could not queue %s: %s", key, reason)
+            if sequence not in failed:
+                failed.append(sequence)
+        logger.info(
+            "fan-out done",
+            extra={
+                "records": len(event.get("Records", [])),
+                "changes": len(planned),
+                "messages": len(report.sent),
+                "send_calls": report.calls,
+                "failed_records": len(failed),
+            },
+        )
+        return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}

@@ -1,0 +1,138 @@
+"""Importing events into the cache: validate, hash, write only what changed.
+
+A write to the cache is what triggers delivery, so an unchanged re-import
+must write nothing at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from infra.store import DynamoEventRepository, ImportOutcome
+from integrations.errors import InvalidEventError
+from integrations.event_data import EventData, event_id_for, parse_event
+
+CHUNK = 100  # one BatchGetItem of current hashes per chunk
+
+
+@dataclass(frozen=True)
+class InvalidItem:
+    """An input item that could not be imported, and why."""
+
+    label: str  # "item 3" or "line 7"
+    problems: list[str]
+
+    def __str__(self) -> str:
+        return f"{self.label}: " + "; ".join(self.problems)
+
+
+@dataclass
+class ImportReport:
+    """What an import did, item by item."""
+
+    outcomes: list[ImportOutcome] = field(default_factory=list)
+    invalid: list[InvalidItem] = field(default_factory=list)
+
+    def count(self, change: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.change == change)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    event_id: str
+    data: dict[str, Any]
+    data_hash: str
+    source_url: str
+
+
+def prepare(raw: Mapping[str, Any], *, now: dt.datetime) -> _Prepared:
+    """Validate one raw event and derive its id and hash.
+
+    Raises ``InvalidEventError`` naming each bad field.
+    """
+    event: EventData = parse_event(raw)
+    if not event.source_url:
+        raise InvalidEventError(["source_url: required: the event id is derived from it"])
+    if event.imported_at is None:
+        event = event.model_copy(update={"imported_at": now})
+    return _Prepared(
+        event_id=event_id_for(event.source_url),
+        data=event.model_dump(mode="json"),
+        data_hash=event.content_hash(),
+        source_url=event.source_url,
+    )
+
+
+def import_events(
+    repository: DynamoEventRepository, items: Iterable[tuple[str, Mapping[str, Any] | InvalidItem]]
+) -> ImportReport:
+    """Import labelled raw items; invalid ones are reported, the rest still imported."""
+    report = ImportReport()
+    batch: list[_Prepared] = []
+    for label, raw in items:
+        if isinstance(raw, InvalidItem):
+            report.invalid.append(raw)
+            continue
+        try:
+            batch.append(prepare(raw, now=repository.clock()))
+        except InvalidEventError as exc:
+            report.invalid.append(InvalidItem(label, exc.problems))
+            continue
+        if len(batch) >= CHUNK:
+            report.outcomes.extend(_write(repository, batch))
+            batch = []
+    report.outcomes.extend(_write(repository, batch))
+    return report
+
+
+def _write(repository: DynamoEventRepository, batch: list[_Prepared]) -> list[ImportOutcome]:
+    if not batch:
+        return []
+    # The same source twice in one batch: the last one wins, as it would sequentially.
+    latest = {prepared.event_id: prepared for prepared in batch}
+    known = repository.known(latest)
+    return [
+        repository.put_if_changed(
+            p.event_id, p.data, p.data_hash, source_url=p.source_url, known=known.get(p.event_id)
+        )
+        for p in latest.values()
+    ]
+
+
+def read_items(stream: IO[str]) -> Iterator[tuple[str, Mapping[str, Any] | InvalidItem]]:
+    """Labelled items from a JSON array or JSON-lines text.
+
+    Each item is a dict or an ``InvalidItem`` saying which line or item is
+    broken and why, so one bad line never stops the rest.
+    """
+    text = stream.read()
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield "file", InvalidItem("file", [f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"])
+            return
+        for index, item in enumerate(data, start=1):
+            yield _labelled(f"item {index}", item)
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        label = f"line {number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield label, InvalidItem(label, [f"not valid JSON at column {exc.colno}: {exc.msg}"])
+            continue
+        yield _labelled(label, item)
+
+
+def _labelled(label: str, item: object) -> tuple[str, Mapping[str, Any] | InvalidItem]:
+    if not isinstance(item, Mapping):
+        return label, InvalidItem(label, [f"expected a JSON object, got {type(item).__name__}"])
+    return label, item

@@ -1,0 +1,46 @@
+"""The queue message: small, self-describing, versioned."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from integrations.records import CachedEvent, ChangeKind
+
+
+class QueueMessage(BaseModel):
+    """One event version for one integration.
+
+    ``event`` carries the ``EventData`` dict when the message fits the inline
+    size limit; otherwise it is ``None`` and the worker reads the event from
+    the cache by ``event_id`` (and checks it is still version ``version``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: Literal[1] = 1
+    event_id: str = Field(min_length=1)
+    service: str = Field(min_length=1)
+    data_hash: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    change: ChangeKind = ChangeKind.CREATED
+    event: dict[str, Any] | None = None
+    #: When the change reached the event cache (for end-to-end latency).
+    changed_at: dt.datetime | None = None
+
+    def cached_event(self) -> CachedEvent | None:
+        """The inline event as a ``CachedEvent``, or ``None`` when sent by reference."""
+        if self.event is None:
+            return None
+        return CachedEvent(
+            event_id=self.event_id,
+            data=self.event,
+            data_hash=self.data_hash,
+            version=self.version,
+            updated_at=self.changed_at,
+        )
+
+    def to_body(self) -> str:
+        return self.model_dump_json(exclude_none=True)

@@ -1,0 +1,110 @@
+"""Settings, read from the environment once and validated, in one place.
+
+Each function builds the model it needs (``FanoutSettings``,
+``SubmitSettings``) at its first invocation; integrations declare their own
+models and load them through ``load_prefixed``.  Nothing below the handlers
+reads ``os.environ`` directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from integrations.errors import ConfigurationError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# SQS allows 1 MiB per message, but a Lambda invocation payload is capped at
+# 6 MB: ten full-size messages would not fit one batch.  Events above this
+# size travel by reference and are read back from the table.
+DEFAULT_MAX_INLINE_EVENT_BYTES = 256 * 1024
+
+
+def _problems(exc: ValidationError, prefix: str) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]).upper() if error["loc"] else ""
+        parts.append(f"{prefix}{field}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def load_env_model(model: type[ModelT], environ: Mapping[str, str] | None = None, *, prefix: str = "") -> ModelT:
+    """Fill ``model`` from environment variables named ``prefix + FIELD_NAME``.
+
+    Raises ``ConfigurationError`` naming every missing or invalid variable
+    (never its value: some of them are secrets).
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name in model.model_fields:
+        key = f"{prefix}{name.upper()}"
+        if key in env and env[key] != "":
+            values[name] = env[key]
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid settings: {_problems(exc, prefix)}") from exc
+
+
+def load_prefixed(model: type[ModelT], prefix: str, environ: Mapping[str, str] | None = None) -> ModelT:
+    """``load_env_model`` for an integration's settings (``TICKETFAIRY_API_KEY`` ...)."""
+    return load_env_model(model, environ, prefix=prefix)
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class TableSettings(_Settings):
+    """The two tables every function touches."""
+
+    event_cache_table: str = Field(min_length=3)
+    submissions_table: str = Field(min_length=3)
+    aws_region: str | None = None
+    #: Set only to talk to a local moto server; real AWS needs none.
+    aws_endpoint_url: str | None = None
+
+
+class FanoutSettings(TableSettings):
+    """The fan-out function: where each integration's queue is."""
+
+    #: JSON object mapping integration name to its queue URL.
+    integration_queues: dict[str, str]
+    #: Comma-separated integrations to skip even though they have a queue.
+    disabled_integrations: frozenset[str] = frozenset()
+    max_inline_event_bytes: int = Field(default=DEFAULT_MAX_INLINE_EVENT_BYTES, ge=1024, le=1024 * 1024)
+
+    @field_validator("integration_queues", mode="before")
+    @classmethod
+    def _queues_from_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON object of name -> queue URL ({exc.msg})") from exc
+        return value
+
+    @field_validator("disabled_integrations", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @property
+    def enabled_queues(self) -> dict[str, str]:
+        return {name: url for name, url in sorted(self.integration_queues.items()) if name not in self.disabled_integrations}
+
+
+class SubmitSettings(TableSettings):
+    """A submit function: which integration it serves."""
+
+    integration_name: str = Field(min_length=1)
+    #: The queue this function consumes (for visibility changes on retry).
+    queue_url: str | None = None
+    dead_letter_queue_url: str | None = None

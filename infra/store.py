@@ -1,0 +1,303 @@
+"""The DynamoDB store: the event cache and the submission ledger, on pynamodb.
+
+This is the only module that reads or writes the tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from infra.models import SERVICE_STATUS_INDEX, EventCacheModel, SubmissionModel, bind_models
+from infra.settings import TableSettings
+from integrations.ports import Claim, ClaimOutcome
+from integrations.records import CachedEvent, SubmissionRecord, SubmissionStatus
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+CLAIM_ATTEMPTS = 3
+BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem's per-call key limit
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _is_conditional_failure(exc: PutError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+def _to_cached(item: EventCacheModel) -> CachedEvent:
+    return CachedEvent(
+        event_id=item.event_id,
+        data=dict(item.data),
+        data_hash=item.data_hash,
+        version=int(item.version or 1),
+        updated_at=item.updated_at,
+    )
+
+
+def _to_record(item: SubmissionModel) -> SubmissionRecord:
+    return SubmissionRecord(
+        event_id=item.event_id,
+        service=item.service,
+        status=SubmissionStatus(item.status),
+        data_hash=item.data_hash,
+        version=int(item.version) if item.version is not None else None,
+        remote_id=item.remote_id,
+        attempts=int(item.attempts or 0),
+        last_error=item.last_error,
+        response_summary=item.response_summary,
+        submitted_hash=item.submitted_hash,
+        lease_until=item.lease_until,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        revision=int(item.revision) if item.revision is not None else None,
+    )
+
+
+def decide_claim(
+    record: SubmissionRecord | None, *, data_hash: str, version: int, now: dt.datetime
+) -> ClaimOutcome:
+    """Whether a worker may submit (event, service, ``data_hash``) now, given the current record."""
+    if record is None:
+        return ClaimOutcome.CLAIMED
+    if record.version is not None and record.version > version:
+        return ClaimOutcome.SUPERSEDED
+    if record.status is SubmissionStatus.SUCCESS and record.data_hash == data_hash:
+        return ClaimOutcome.ALREADY_SUBMITTED
+    if record.status is SubmissionStatus.IN_PROGRESS and record.lease_until is not None and record.lease_until > now:
+        return ClaimOutcome.BUSY
+    return ClaimOutcome.CLAIMED
+
+
+@dataclass(frozen=True)
+class KnownEvent:
+    """The parts of a cached event an import compares against."""
+
+    data_hash: str
+    version: int
+    first_imported_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What importing one event did to the cache."""
+
+    event_id: str
+    change: str  # "created", "updated" or "unchanged"
+    version: int
+    data_hash: str
+
+
+class DynamoEventRepository:
+    """The event cache table."""
+
+    def __init__(self, model: type[EventCacheModel], clock: Clock = utcnow) -> None:
+        self.model = model
+        self.clock = clock
+
+    def get(self, event_id: str) -> CachedEvent | None:
+        try:
+            return _to_cached(self.model.get(event_id))
+        except self.model.DoesNotExist:
+            return None
+
+    def get_many(self, event_ids: Iterable[str]) -> Iterator[CachedEvent]:
+        # pynamodb splits keys into BatchGetItem calls of 100 and re-asks for unprocessed keys.
+        unique = list(dict.fromkeys(event_ids))
+        for item in self.model.batch_get(unique):
+            yield _to_cached(item)
+
+    def scan(self) -> Iterator[CachedEvent]:
+        for item in self.model.scan():
+            yield _to_cached(item)
+
+    def known(self, event_ids: Iterable[str]) -> dict[str, KnownEvent]:
+        """Hash, version and first import time of those of ``event_ids`` already cached."""
+        unique = list(dict.fromkeys(event_ids))
+        model = self.model
+        attributes = [
+            model.event_id.attr_name,
+            model.data_hash.attr_name,
+            model.version.attr_name,
+            model.first_imported_at.attr_name,
+        ]
+        return {
+            item.event_id: KnownEvent(item.data_hash, int(item.version or 0), item.first_imported_at)
+            for item in model.batch_get(unique, attributes_to_get=attributes)
+        }
+
+    def put_if_changed(
+        self,
+        event_id: str,
+        data: dict[str, Any],
+        data_hash: str,
+        *,
+        source_url: str | None,
+        known: KnownEvent | None,
+    ) -> ImportOutcome:
+        """Write the event unless the cache already holds this content.
+
+        ``known`` is what ``known()`` returned for this event, if it is cached.
+        The write is conditional on that version, so a concurrent importer
+        cannot be overwritten silently (pynamodb raises instead).
+        """
+        if known is not None and known.data_hash == data_hash:
+            return ImportOutcome(event_id, "unchanged", known.version, data_hash)
+        now = self.clock()
+        item = self.model(
+            event_id,
+            data=data,
+            data_hash=data_hash,
+            source_url=source_url,
+            first_imported_at=(known.first_imported_at if known else None) or now,
+            updated_at=now,
+        )
+        if known is not None:
+            item.version = known.version
+        item.save()
+        return ImportOutcome(event_id, "created" if known is None else "updated", int(item.version or 1), data_hash)
+
+    def delete(self, event_id: str) -> None:
+        self.model(event_id).delete()
+
+
+class DynamoSubmissionLedger:
+    """The submissions table: claims, outcomes and selector queries."""
+
+    def __init__(self, model: type[SubmissionModel], clock: Clock = utcnow) -> None:
+        self.model = model
+        self.clock = clock
+
+    def _get_item(self, event_id: str, service: str) -> SubmissionModel | None:
+        try:
+            return self.model.get(event_id, service, consistent_read=True)
+        except self.model.DoesNotExist:
+            return None
+
+    def get(self, event_id: str, service: str) -> SubmissionRecord | None:
+        item = self._get_item(event_id, service)
+        return None if item is None else _to_record(item)
+
+    def claim(self, event_id: str, service: str, *, data_hash: str, version: int, lease_seconds: float) -> Claim:
+        """Take (event, service, hash) for ``lease_seconds`` with a conditional write.
+
+        Read, decide (``decide_claim``), write conditioned on the revision that
+        was read; if another worker wrote in between, read and decide again.
+        """
+        for _ in range(CLAIM_ATTEMPTS):
+            now = self.clock()
+            item = self._get_item(event_id, service)
+            current = None if item is None else _to_record(item)
+            outcome = decide_claim(current, data_hash=data_hash, version=version, now=now)
+            if outcome is not ClaimOutcome.CLAIMED:
+                return Claim(outcome, current)
+            if item is None:
+                item = self.model(event_id, service, created_at=now, attempts=0)
+            same_version = item.data_hash == data_hash
+            item.status = SubmissionStatus.IN_PROGRESS.value
+            item.attempts = (int(item.attempts or 0) if same_version else 0) + 1
+            item.data_hash = data_hash
+            item.version = version
+            item.lease_until = now + dt.timedelta(seconds=lease_seconds)
+            item.updated_at = now
+            try:
+                item.save()
+            except PutError as exc:
+                if not _is_conditional_failure(exc):
+                    raise
+                continue
+            return Claim(ClaimOutcome.CLAIMED, _to_record(item))
+        # Lost every race: someone else is actively working on it.
+        return Claim(ClaimOutcome.BUSY, self.get(event_id, service))
+
+    def complete(
+        self,
+        claimed: SubmissionRecord,
+        *,
+        status: SubmissionStatus,
+        remote_id: str | None = None,
+        last_error: str | None = None,
+        response_summary: str | None = None,
+    ) -> SubmissionRecord:
+        """Record the outcome of a claimed attempt and release the lease.
+
+        Conditional on the claim's revision: if the lease expired and another
+        worker took over, its record stands and this outcome is only logged.
+        """
+        now = self.clock()
+        item = self.model(
+            claimed.event_id,
+            claimed.service,
+            status=status.value,
+            data_hash=claimed.data_hash,
+            version=claimed.version,
+            remote_id=remote_id or claimed.remote_id,
+            attempts=claimed.attempts,
+            last_error=None if status is SubmissionStatus.SUCCESS else last_error,
+            response_summary=response_summary or claimed.response_summary,
+            submitted_hash=claimed.data_hash if status is SubmissionStatus.SUCCESS else claimed.submitted_hash,
+            lease_until=None,
+            created_at=claimed.created_at or now,
+            updated_at=now,
+        )
+        item.revision = claimed.revision
+        try:
+            item.save()
+        except PutError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            logger.warning(
+                "claim on %s/%s was taken over before its outcome (%s) was recorded",
+                claimed.event_id,
+                claimed.service,
+                status.value,
+            )
+            return self.get(claimed.event_id, claimed.service) or claimed
+        return _to_record(item)
+
+    def event_ids(self, service: str, status: SubmissionStatus | None = None) -> Iterator[str]:
+        """Ids of events with a record for ``service`` (optionally in ``status``), from the index."""
+        condition = None if status is None else self.model.status == status.value
+        for item in self.model.query(service, condition, index_name=SERVICE_STATUS_INDEX):
+            yield item.event_id
+
+    def records(self, service: str, status: SubmissionStatus | None = None) -> Iterator[SubmissionRecord]:
+        """Full records for ``service`` (optionally in ``status``): index query, then batched reads."""
+        keys = [(event_id, service) for event_id in self.event_ids(service, status)]
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            for item in self.model.batch_get(keys[start : start + BATCH_GET_LIMIT]):
+                yield _to_record(item)
+
+    def all_records(self) -> Iterator[SubmissionRecord]:
+        for item in self.model.scan():
+            yield _to_record(item)
+
+
+class DynamoStore:
+    """Both tables of one deployment, as the framework's ``Store``."""
+
+    def __init__(self, settings: TableSettings, clock: Clock = utcnow) -> None:
+        event_model, submission_model = bind_models(
+            settings.event_cache_table,
+            settings.submissions_table,
+            settings.aws_region,
+            settings.aws_endpoint_url,
+        )
+        self._events = DynamoEventRepository(event_model, clock)
+        self._submissions = DynamoSubmissionLedger(submission_model, clock)
+
+    @property
+    def events(self) -> DynamoEventRepository:
+        return self._events
+
+    @property
+    def submissions(self) -> DynamoSubmissionLedger:
+        return self._submissions

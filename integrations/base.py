@@ -1,0 +1,384 @@
+"""The integration framework: the base classes every integration builds on.
+
+An integration is a small package (see ``integrations/ticketfairy``):
+
+* ``base.py``       an ``Integration`` subclass: name, configuration, capabilities;
+* ``selectors.py``  ``BaseSelector`` subclasses choosing events for operator runs;
+* ``transformer.py`` a ``BaseTransformer``: ``EventData`` dict -> destination payload;
+* ``client.py``     a ``BaseClient``: the HTTP calls, mapping failures to
+  ``RetryableSubmitError`` / ``PermanentSubmitError``;
+* ``submitter.py``  a ``BaseSubmitter`` subclass wiring the three together;
+* optional ``routes.py`` (``router``), ``cli.py`` (``app``) and ``mcp_tools.py``
+  (``TOOLS``, ``TOOL_HANDLERS``), loaded only when an interface asks for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+
+from integrations.errors import (
+    ConfigurationError,
+    InvalidEventError,
+    PermanentSubmitError,
+    RetryableSubmitError,
+    SubmitError,
+)
+from integrations.event_data import parse_event
+from integrations.ports import ClaimOutcome, Store
+from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus, SubmitResult
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_SUMMARY_LIMIT = 500
+DEFAULT_LEASE_SECONDS = 60.0
+
+
+class ClaimBusyError(RetryableSubmitError):
+    """Another worker holds a live claim on this (event, integration, version)."""
+
+
+class Integration(ABC):
+    """One destination: its name, settings and optional interface modules.
+
+    Subclasses set ``config_model`` (a pydantic model filled from environment
+    variables prefixed ``<NAME>_``) and implement ``name`` and
+    ``create_submitter``.  ``base.py`` must stay cheap to import: the registry
+    imports it to list integrations, so heavy imports belong in the other
+    modules, which ``create_submitter`` loads.
+    """
+
+    config_model: ClassVar[type[BaseModel]]
+    #: The destination can change a submitted event in place (``BaseClient.update``).
+    supports_updates: ClassVar[bool] = False
+    #: The destination can withdraw a submitted event (``BaseClient.delete``).
+    supports_deletes: ClassVar[bool] = False
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """The integration's unique, lower-case name (also its queue's and records' key)."""
+
+    @property
+    def env_prefix(self) -> str:
+        return f"{self.name.upper()}_"
+
+    def load_config(self, environ: Mapping[str, str] | None = None) -> BaseModel:
+        """Read this integration's settings from the environment.
+
+        Raises ``ConfigurationError`` naming each missing or invalid variable.
+        """
+        from infra.settings import load_prefixed
+
+        return load_prefixed(self.config_model, self.env_prefix, environ)
+
+    def is_enabled(self, environ: Mapping[str, str] | None = None) -> bool:
+        """Whether the integration is configured well enough to submit."""
+        try:
+            self.load_config(environ)
+        except ConfigurationError:
+            return False
+        return True
+
+    @abstractmethod
+    def create_submitter(self, store: Store, config: BaseModel) -> BaseSubmitter:
+        """Build this integration's submitter from its loaded configuration."""
+
+    # -- optional interface modules, imported only on demand ------------------
+
+    def _optional_module(self, module: str) -> ModuleType | None:
+        package = type(self).__module__.rpartition(".")[0]
+        qualified = f"{package}.{module}"
+        # A missing module means "no such interface"; an ImportError raised
+        # *inside* an existing module is a real bug and must surface.
+        if importlib.util.find_spec(qualified) is None:
+            return None
+        return importlib.import_module(qualified)
+
+    def get_routes(self) -> Any | None:
+        """The ``router`` of the integration's ``routes.py``, if it has one."""
+        module = self._optional_module("routes")
+        return None if module is None else module.router
+
+    def get_cli(self) -> Any | None:
+        """The ``app`` (a typer app) of the integration's ``cli.py``, if it has one."""
+        module = self._optional_module("cli")
+        return None if module is None else module.app
+
+    def get_mcp_tools(self) -> tuple[list[Any], dict[str, Callable[..., Any]]]:
+        """``TOOLS`` and ``TOOL_HANDLERS`` of the integration's ``mcp_tools.py`` (empty if none)."""
+        module = self._optional_module("mcp_tools")
+        if module is None:
+            return [], {}
+        return list(module.TOOLS), dict(module.TOOL_HANDLERS)
+
+
+class BaseSelector(ABC):
+    """Chooses which cached events an operator run processes."""
+
+    @abstractmethod
+    def select_events(self, store: Store, service_name: str) -> Iterable[CachedEvent]:
+        """Yield the selected events; reads only through ``store``."""
+
+
+class BaseTransformer(ABC):
+    """Maps the standard ``EventData`` dict to a destination's payload."""
+
+    @abstractmethod
+    def transform(self, event_data: dict[str, Any]) -> dict[str, Any]:
+        """Return the payload for one event.
+
+        Raises ``TransformError`` when the event cannot be represented.
+        """
+
+
+class BaseClient(ABC):
+    """Talks to one destination over HTTP.
+
+    Every failure must be raised: ``RetryableSubmitError`` for network errors,
+    timeouts, 5xx, 408 and 429; ``PermanentSubmitError`` for other 4xx.
+    A method that returns has succeeded.
+    """
+
+    @abstractmethod
+    async def submit(self, data: dict[str, Any], *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Create the event at the destination; return the decoded response body."""
+
+    async def update(
+        self, remote_id: str, data: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Replace a submitted event (only if the integration ``supports_updates``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support updates")
+
+    async def delete(self, remote_id: str) -> dict[str, Any]:
+        """Withdraw a submitted event (only if the integration ``supports_deletes``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support deletes")
+
+    def remote_id(self, response: Mapping[str, Any]) -> str | None:
+        """The destination's id for the event in a response body, if it has one."""
+        for candidate in (response.get("id"), _nested(response, "data", "id")):
+            if isinstance(candidate, str | int) and not isinstance(candidate, bool):
+                return str(candidate)
+        return None
+
+    async def aclose(self) -> None:
+        """Release connections; called once when the submitter is done."""
+
+
+def _nested(mapping: Mapping[str, Any], *path: str) -> Any:
+    node: Any = mapping
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def summarise_response(response: Mapping[str, Any]) -> str:
+    """A short, single-line summary of a response body for the record."""
+    text = json.dumps(response, separators=(",", ":"), default=str, ensure_ascii=False)
+    if len(text) > RESPONSE_SUMMARY_LIMIT:
+        text = text[: RESPONSE_SUMMARY_LIMIT - 1] + "…"
+    return text
+
+
+def idempotency_key(event_id: str, service: str, data_hash: str) -> str:
+    """The key a destination can use to drop duplicate creates of one version."""
+    return f"{service}:{event_id}:{data_hash[:16]}"
+
+
+class BaseSubmitter:
+    """Selects, transforms and submits events for one integration, recording each outcome.
+
+    ``submit_event`` is the unit both paths share: the queue worker calls it
+    per message, ``submit_events`` (operators: replays, dry runs) calls it per
+    selected event.  Error classes are mapped to outcomes here and only here.
+    """
+
+    def __init__(
+        self,
+        *,
+        integration: Integration,
+        store: Store,
+        transformer: BaseTransformer,
+        client: BaseClient,
+        selectors: Mapping[str, Callable[..., BaseSelector]],
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
+        self.integration = integration
+        self.store = store
+        self.transformer = transformer
+        self.client = client
+        self.selectors = dict(selectors)
+        self.lease_seconds = lease_seconds
+
+    @property
+    def service_name(self) -> str:
+        return self.integration.name
+
+    # -- building blocks --------------------------------------------------------
+
+    def select(self, selector_name: str, **params: Any) -> Iterable[CachedEvent]:
+        """Events chosen by the named selector (``params`` go to its constructor)."""
+        try:
+            factory = self.selectors[selector_name]
+        except KeyError:
+            known = ", ".join(sorted(self.selectors))
+            raise ValueError(f"unknown selector {selector_name!r} for {self.service_name}; known: {known}") from None
+        return factory(**params).select_events(self.store, self.service_name)
+
+    def build_payload(self, event: CachedEvent) -> dict[str, Any]:
+        """Validate the cached data and transform it into the destination payload.
+
+        Raises ``InvalidEventError`` or ``TransformError`` (both permanent).
+        """
+        data = parse_event(event.data).model_dump(mode="json")
+        return self.transformer.transform(data)
+
+    # -- one event ----------------------------------------------------------------
+
+    async def submit_event(
+        self,
+        event: CachedEvent,
+        *,
+        change: ChangeKind = ChangeKind.CREATED,
+        lease_seconds: float | None = None,
+    ) -> SubmitResult:
+        """Claim, transform, submit and record one event version.
+
+        Returns the outcome for success, duplicates and permanent failures.
+        Raises ``RetryableSubmitError`` (after recording the record as
+        ``pending``) when a later attempt may succeed.
+        """
+        lease = self.lease_seconds if lease_seconds is None else lease_seconds
+        claim = await asyncio.to_thread(
+            self.store.submissions.claim,
+            event.event_id,
+            self.service_name,
+            data_hash=event.data_hash,
+            version=event.version,
+            lease_seconds=lease,
+        )
+        if claim.outcome is ClaimOutcome.BUSY:
+            raise ClaimBusyError(f"event {event.event_id} is being submitted to {self.service_name} by another worker")
+        if claim.outcome is not ClaimOutcome.CLAIMED or claim.record is None:
+            return self._unclaimed_result(event, claim.outcome, claim.record)
+        return await self._deliver(event, claim.record, change)
+
+    def _unclaimed_result(
+        self, event: CachedEvent, outcome: ClaimOutcome, record: SubmissionRecord | None
+    ) -> SubmitResult:
+        detail = {
+            ClaimOutcome.ALREADY_SUBMITTED: "duplicate delivery: this version was already submitted",
+            ClaimOutcome.SUPERSEDED: "stale delivery: a newer version is already recorded",
+        }.get(outcome, outcome.value)
+        return SubmitResult(
+            event_id=event.event_id,
+            service=self.service_name,
+            status=record.status if record else SubmissionStatus.SKIPPED,
+            remote_id=record.remote_id if record else None,
+            detail=detail,
+            attempts=record.attempts if record else 0,
+            extra={"claim": outcome.value},
+        )
+
+    async def _deliver(self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind) -> SubmitResult:
+        payload: dict[str, Any] | None = None
+        try:
+            payload = self.build_payload(event)
+            key = idempotency_key(event.event_id, self.service_name, event.data_hash)
+            response = await self.client.submit(payload, idempotency_key=key)
+        except (InvalidEventError, PermanentSubmitError) as exc:
+            return await self._finish(claimed, payload, status=SubmissionStatus.FAILED, error=str(exc))
+        except RetryableSubmitError as exc:
+            await self._finish(claimed, payload, status=SubmissionStatus.PENDING, error=str(exc))
+            raise
+        except Exception as exc:
+            # An unexpected error (a bug, an unmapped library error) may be
+            # transient: keep the record honest and let the queue retry it.
+            error = f"unexpected {type(exc).__name__}: {exc}"
+            logger.exception("unexpected error submitting %s to %s", event.event_id, self.service_name)
+            await self._finish(claimed, payload, status=SubmissionStatus.PENDING, error=error)
+            raise RetryableSubmitError(error) from exc
+        return await self._finish(
+            claimed,
+            payload,
+            status=SubmissionStatus.SUCCESS,
+            remote_id=self.client.remote_id(response) or claimed.remote_id,
+            summary=summarise_response(response),
+        )
+
+    async def _finish(
+        self,
+        claimed: SubmissionRecord,
+        payload: dict[str, Any] | None,
+        *,
+        status: SubmissionStatus,
+        remote_id: str | None = None,
+        error: str | None = None,
+        summary: str | None = None,
+    ) -> SubmitResult:
+        record = await asyncio.to_thread(
+            self.store.submissions.complete,
+            claimed,
+            status=status,
+            remote_id=remote_id,
+            last_error=error,
+            response_summary=summary,
+        )
+        return SubmitResult(
+            event_id=record.event_id,
+            service=record.service,
+            status=record.status,
+            payload=payload,
+            remote_id=record.remote_id,
+            error=record.last_error,
+            attempts=record.attempts,
+        )
+
+    # -- operator runs --------------------------------------------------------
+
+    def dry_run_event(self, event: CachedEvent) -> SubmitResult:
+        """The exact payload that would be sent, touching no record and no destination."""
+        try:
+            payload = self.build_payload(event)
+        except (InvalidEventError, PermanentSubmitError) as exc:
+            return SubmitResult(event.event_id, self.service_name, SubmissionStatus.FAILED, error=str(exc))
+        return SubmitResult(event.event_id, self.service_name, SubmissionStatus.DRY_RUN, payload=payload)
+
+    async def submit_events(
+        self, selector_name: str, *, dry_run: bool = False, concurrency: int = 8, **params: Any
+    ) -> list[SubmitResult]:
+        """Submit (or, with ``dry_run``, only transform) every selected event.
+
+        One event's failure never stops the run: each gets its own result.
+        """
+        events = list(self.select(selector_name, **params))
+        if dry_run:
+            return [self.dry_run_event(event) for event in events]
+        limit = asyncio.Semaphore(concurrency)
+
+        async def one(event: CachedEvent) -> SubmitResult:
+            async with limit:
+                try:
+                    return await self.submit_event(event)
+                except SubmitError as exc:
+                    status = SubmissionStatus.PENDING if isinstance(exc, RetryableSubmitError) else SubmissionStatus.FAILED
+                    return SubmitResult(event.event_id, self.service_name, status, error=str(exc))
+
+        return list(await asyncio.gather(*(one(event) for event in events)))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+

@@ -1,0 +1,339 @@
+"""EventData: the standard event shape every transformer receives.
+
+Input from scrapers and importers is messy: markup in text, duplicated list
+entries, dates and times in many formats.  The model normalises all of it on
+the way in so that transformers, the content hash and the cache only ever see
+clean, canonical values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping
+from html.parser import HTMLParser
+from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from integrations.errors import InvalidEventError
+
+__all__ = [
+    "Coordinates",
+    "EventData",
+    "EventImages",
+    "EventLocation",
+    "EventTime",
+    "InvalidEventError",
+    "clean_text",
+    "content_hash",
+    "event_id_for",
+    "parse_event",
+]
+
+# Fields that describe when/how an event was imported rather than the event
+# itself: a re-import that only changes these must not count as a change.
+VOLATILE_FIELDS = frozenset({"imported_at"})
+
+
+class _TextExtractor(HTMLParser):
+    """Collects the text content of an HTML fragment, dropping tags, scripts and styles."""
+
+    _SKIPPED = frozenset({"script", "style"})
+    _BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIPPED:
+            self._skip_depth += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIPPED and self._skip_depth:
+            self._skip_depth -= 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def clean_text(value: str) -> str:
+    """Strip markup and entities from ``value`` and normalise its white space.
+
+    Paragraph breaks survive as single blank lines; everything else collapses
+    to single spaces.  ``"<p>Live &amp; loud</p><script>x()</script>"`` becomes
+    ``"Live & loud"``.
+    """
+    if "<" in value or "&" in value:
+        extractor = _TextExtractor()
+        extractor.feed(value)
+        extractor.close()
+        value = html.unescape("".join(extractor.parts))
+    lines = (_SPACES.sub(" ", line).strip() for line in value.split("\n"))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _clean_optional_text(value: object) -> object:
+    if isinstance(value, str):
+        return clean_text(value) or None
+    return value
+
+
+def _clean_list(value: object) -> object:
+    """Clean each entry and drop blanks and case-insensitive duplicates, keeping order."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Iterable):
+        return value
+    seen: set[str] = set()
+    cleaned: list[object] = []
+    for item in value:
+        if not isinstance(item, str):
+            cleaned.append(item)  # let pydantic report the wrong type
+            continue
+        text = clean_text(item)
+        if text and text.casefold() not in seen:
+            seen.add(text.casefold())
+            cleaned.append(text)
+    return cleaned
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%d.%m.%Y",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%A, %B %d, %Y",
+    "%a, %b %d, %Y",
+    "%Y%m%d",
+)
+
+
+def _parse_date(value: object) -> object:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date string such as 2025-06-30, got {type(value).__name__}")
+    text = value.strip()
+    # An ISO timestamp ("2025-06-30T20:00:00Z") carries its date in the first 10 characters.
+    candidate = text[:10] if re.match(r"^\d{4}-\d{2}-\d{2}T", text) else text
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(candidate, fmt).date().isoformat()
+        except ValueError:
+            continue
+    raise ValueError(f"could not read {text!r} as a date; use YYYY-MM-DD")
+
+
+_TIME_PATTERN = re.compile(
+    r"^(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2}))?(?::(?P<second>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?$",
+    re.IGNORECASE,
+)
+
+
+def _parse_time(value: object) -> object:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if not isinstance(value, str):
+        raise ValueError(f"expected a time string such as 20:00 or 8pm, got {type(value).__name__}")
+    text = value.strip().lower()
+    if text in {"midnight"}:
+        return "00:00"
+    if text in {"noon", "midday"}:
+        return "12:00"
+    match = _TIME_PATTERN.match(text)
+    if not match:
+        raise ValueError(f"could not read {value!r} as a time; use HH:MM")
+    hour, minute = int(match["hour"]), int(match["minute"] or 0)
+    ampm = (match["ampm"] or "").replace(".", "")
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"{value!r} is not a valid 12-hour time")
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    if hour == 24 and minute == 0:
+        hour = 0  # "24:00" is how some venues write midnight
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ValueError(f"{value!r} is not a valid time of day")
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    return value
+
+
+CleanText = Annotated[str, BeforeValidator(_clean_optional_text)]
+OptionalText = Annotated[str | None, BeforeValidator(_clean_optional_text)]
+TextList = Annotated[list[str], BeforeValidator(_clean_list)]
+IsoDate = Annotated[str | None, BeforeValidator(_parse_date)]
+ClockTime = Annotated[str | None, BeforeValidator(_parse_time)]
+OptionalUrl = Annotated[str | None, BeforeValidator(_clean_optional_text), AfterValidator(_check_url)]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class EventTime(_Part):
+    """Local start/end times (``HH:MM``) and an optional IANA time zone."""
+
+    start: ClockTime = None
+    end: ClockTime = None
+    timezone: OptionalText = None
+
+
+class Coordinates(_Part):
+    """WGS84 latitude and longitude in degrees."""
+
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+class EventLocation(_Part):
+    """Where the event takes place."""
+
+    address: OptionalText = None
+    city: OptionalText = None
+    state: OptionalText = None
+    country: OptionalText = None
+    coordinates: Coordinates | None = None
+
+
+class EventImages(_Part):
+    """Image URLs: a full-size one and a thumbnail."""
+
+    full: OptionalUrl = None
+    thumbnail: OptionalUrl = None
+
+
+class EventData(_Part):
+    """The standard, cleaned shape of one imported event.
+
+    Raises ``pydantic.ValidationError`` on construction; use ``parse_event`` for
+    an ``InvalidEventError`` whose message names each bad field.
+    """
+
+    title: CleanText = Field(min_length=1, max_length=500)
+    venue: OptionalText = None
+    date: IsoDate = None
+    end_date: IsoDate = None
+    time: EventTime | None = None
+    promoters: TextList = Field(default_factory=list)
+    lineup: TextList = Field(default_factory=list)
+    long_description: OptionalText = None
+    short_description: OptionalText = None
+    genres: TextList = Field(default_factory=list)
+    location: EventLocation | None = None
+    images: EventImages | None = None
+    minimum_age: int | None = Field(default=None, ge=0, le=99)
+    cost: OptionalText = None
+    ticket_url: OptionalText = None
+    source_url: OptionalUrl = None
+    imported_at: dt.datetime | None = None
+
+    @field_validator("minimum_age", mode="before")
+    @classmethod
+    def _age_from_text(cls, value: object) -> object:
+        # Sources write "18+", "21 and over", "All ages".
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in {"", "all ages", "all-ages", "none"}:
+                return None
+            match = re.match(r"^(\d{1,2})", text)
+            if not match:
+                raise ValueError(f"could not read {value!r} as an age")
+            return int(match.group(1))
+        return value
+
+    @model_validator(mode="after")
+    def _derive_end_date(self) -> EventData:
+        if self.date and self.end_date and self.end_date < self.date:
+            raise ValueError(f"end_date {self.end_date} is before date {self.date}")
+        times = self.time
+        if self.date and not self.end_date and times and times.start and times.end and times.end < times.start:
+            # An end time earlier than the start means the event runs past midnight.
+            next_day = dt.date.fromisoformat(self.date) + dt.timedelta(days=1)
+            self.end_date = next_day.isoformat()
+        return self
+
+    def canonical_json(self) -> str:
+        """The content as canonical JSON: sorted keys, no volatile import fields."""
+        content = self.model_dump(mode="json", exclude=set(VOLATILE_FIELDS))
+        return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def content_hash(self) -> str:
+        """SHA-256 of ``canonical_json()``: equal for equal content, whenever imported."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def content_hash(event: EventData | Mapping[str, Any]) -> str:
+    """Content hash of an ``EventData`` or of its ``model_dump`` dict."""
+    model = event if isinstance(event, EventData) else EventData.model_validate(event)
+    return model.content_hash()
+
+
+def _format_error(error: Mapping[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "event"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    return f"{location}: {message}"
+
+
+def parse_event(data: Mapping[str, Any]) -> EventData:
+    """Validate raw event data, raising ``InvalidEventError`` that names every bad field."""
+    try:
+        return EventData.model_validate(data)
+    except ValidationError as exc:
+        problems = [_format_error(error) for error in exc.errors(include_url=False)]
+        raise InvalidEventError(problems) from exc
+
+
+def event_id_for(source_url: str) -> str:
+    """A stable event id derived from the source URL.
+
+    Scheme and host are case-folded, the fragment and a trailing slash are
+    dropped, so trivially different spellings of one page map to one event.
+    """
+    parts = urlsplit(source_url.strip())
+    path = parts.path.rstrip("/") or "/"
+    normal = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+    return hashlib.sha256(normal.encode()).hexdigest()[:32]

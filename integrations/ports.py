@@ -1,0 +1,73 @@
+"""What the framework needs from storage, as protocols.
+
+``infra.store`` implements them on DynamoDB (pynamodb); selectors and
+submitters depend only on these shapes, so the framework carries no AWS code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from integrations.records import CachedEvent, SubmissionRecord, SubmissionStatus
+
+
+class ClaimOutcome(StrEnum):
+    """The answer to "may I submit this version now?"."""
+
+    CLAIMED = "claimed"  # go ahead: the record is ours until the lease ends
+    ALREADY_SUBMITTED = "already_submitted"  # this version was delivered before
+    BUSY = "busy"  # another worker holds a live claim: try again later
+    SUPERSEDED = "superseded"  # a newer version of the event is already recorded
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim attempt's outcome and the record as it now stands."""
+
+    outcome: ClaimOutcome
+    record: SubmissionRecord | None
+
+
+class EventRepository(Protocol):
+    """Read access to the event cache."""
+
+    def get(self, event_id: str) -> CachedEvent | None: ...
+
+    def get_many(self, event_ids: Iterable[str]) -> Iterator[CachedEvent]: ...
+
+    def scan(self) -> Iterator[CachedEvent]: ...
+
+
+class SubmissionLedger(Protocol):
+    """Submission records: claims, outcomes and the queries selectors need."""
+
+    def get(self, event_id: str, service: str) -> SubmissionRecord | None: ...
+
+    def claim(self, event_id: str, service: str, *, data_hash: str, version: int, lease_seconds: float) -> Claim: ...
+
+    def complete(
+        self,
+        claimed: SubmissionRecord,
+        *,
+        status: SubmissionStatus,
+        remote_id: str | None = None,
+        last_error: str | None = None,
+        response_summary: str | None = None,
+    ) -> SubmissionRecord: ...
+
+    def event_ids(self, service: str, status: SubmissionStatus | None = None) -> Iterator[str]: ...
+
+    def records(self, service: str, status: SubmissionStatus | None = None) -> Iterator[SubmissionRecord]: ...
+
+
+class Store(Protocol):
+    """The two tables, as the framework sees them."""
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def submissions(self) -> SubmissionLedger: ...

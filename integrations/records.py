@@ -1,0 +1,77 @@
+"""Plain value types shared by the framework, its stores and its integrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class SubmissionStatus(StrEnum):
+    """Where one (event, integration) pair stands."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    SUCCESS = "success"
+    FAILED = "failed"
+    DRY_RUN = "dry_run"
+    SKIPPED = "skipped"
+
+
+class ChangeKind(StrEnum):
+    """What happened to a cached event."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class CachedEvent:
+    """One event as stored in the event cache.
+
+    ``data`` is the ``EventData`` as a JSON-ready dict; ``version`` grows by one
+    with every content change and orders deliveries of the same event.
+    """
+
+    event_id: str
+    data: dict[str, Any]
+    data_hash: str
+    version: int = 1
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    """The durable record of one event's delivery to one integration."""
+
+    event_id: str
+    service: str
+    status: SubmissionStatus
+    data_hash: str | None = None
+    version: int | None = None
+    remote_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    response_summary: str | None = None
+    submitted_hash: str | None = None
+    lease_until: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    revision: int | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What one submission attempt did: the outcome an operator or a handler acts on."""
+
+    event_id: str
+    service: str
+    status: SubmissionStatus
+    payload: dict[str, Any] | None = None
+    remote_id: str | None = None
+    error: str | None = None
+    detail: str | None = None
+    attempts: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)

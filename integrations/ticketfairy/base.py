@@ -1,0 +1,32 @@
+"""TicketFairy: events become drafts through TicketFairy's draft-events API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from integrations.base import Integration
+from integrations.ticketfairy.config import TicketFairyConfig
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from integrations.base import BaseSubmitter
+    from integrations.ports import Store
+
+
+class TicketFairyIntegration(Integration):
+    """Submits each event version as a TicketFairy draft event."""
+
+    config_model: ClassVar[type[TicketFairyConfig]] = TicketFairyConfig
+
+    @property
+    def name(self) -> str:
+        return "ticketfairy"
+
+    def create_submitter(self, store: Store, config: BaseModel) -> BaseSubmitter:
+        # Imported here: the client pulls in httpx, which listing integrations does not need.
+        from integrations.ticketfairy.submitter import TicketFairySubmitter
+
+        if not isinstance(config, TicketFairyConfig):
+            raise TypeError(f"expected TicketFairyConfig, got {type(config).__name__}")
+        return TicketFairySubmitter.from_config(self, store, config)

@@ -1,0 +1,65 @@
+"""TicketFairy settings, read from ``TICKETFAIRY_*`` environment variables.
+
+Load with ``infra.settings.load_prefixed(TicketFairyConfig, ENV_PREFIX)``.
+The API key comes from exactly one of three places: the environment itself
+(fine locally), an SSM SecureString parameter, or a Secrets Manager secret
+(both preferred on AWS: the key then never sits in the function's
+configuration).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+__all__ = ["DEFAULT_BASE_URL", "ENV_PREFIX", "TicketFairyConfig"]
+
+ENV_PREFIX = "TICKETFAIRY_"
+DEFAULT_BASE_URL = "https://www.theticketfairy.com"
+
+_KEY_SOURCES = ("api_key", "api_key_parameter", "api_key_secret")
+
+
+class TicketFairyConfig(BaseModel):
+    """Where TicketFairy's API is, how to find its key, and how long to wait for it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    base_url: str = DEFAULT_BASE_URL
+    #: The key itself (``TICKETFAIRY_API_KEY``); ``SecretStr`` keeps it out of reprs and logs.
+    api_key: SecretStr | None = None
+    #: Name of an SSM parameter (SecureString) holding the key.
+    api_key_parameter: str | None = None
+    #: Id or ARN of a Secrets Manager secret holding the key.
+    api_key_secret: str | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://www.theticketfairy.com")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _exactly_one_key_source(self) -> TicketFairyConfig:
+        # Name the variables, never their values: one of them is the key.
+        given = [f"{ENV_PREFIX}{name.upper()}" for name in _KEY_SOURCES if getattr(self, name) is not None]
+        if len(given) != 1:
+            options = ", ".join(f"{ENV_PREFIX}{name.upper()}" for name in _KEY_SOURCES)
+            found = f"{' and '.join(given)} are set" if given else "none is set"
+            raise ValueError(f"set exactly one of {options} ({found})")
+        return self
+
+    def resolve_api_key(self, *, max_age: int = 300) -> SecretStr:
+        """The API key, read from SSM or Secrets Manager when configured so (cached ``max_age`` s).
+
+        Raises ``ConfigurationError`` naming the parameter or secret that could not be read.
+        """
+        # Imported here: it pulls in Powertools Parameters and boto3, which
+        # code that only lists or validates integrations should not pay for.
+        from infra.secrets import resolve_secret
+
+        return resolve_secret(self.api_key, self.api_key_parameter, self.api_key_secret, max_age=max_age)

@@ -1,0 +1,114 @@
+"""The registry: entry points, the Lambda-zip fallback, and lazy loading."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from integrations import registry
+from integrations.base import Integration
+from integrations.errors import UnknownIntegrationError
+from integrations.ticketfairy.base import TicketFairyIntegration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_entry_points_register_ticketfairy() -> None:
+    loaders = registry._entry_point_loaders()
+    assert "ticketfairy" in loaders
+    assert loaders["ticketfairy"]() is TicketFairyIntegration
+    assert registry.integration_names() == ["ticketfairy"]
+
+
+def test_get_integration_returns_one_instance_per_name() -> None:
+    integration = registry.get_integration("ticketfairy")
+    assert isinstance(integration, TicketFairyIntegration)
+    assert registry.get_integration("ticketfairy") is integration
+
+
+def test_unknown_integration_names_the_known_ones() -> None:
+    with pytest.raises(UnknownIntegrationError, match=r"no integration named 'nope'; registered: ticketfairy"):
+        registry.get_integration("nope")
+
+
+def test_without_package_metadata_the_package_is_scanned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Inside a Lambda zip no dist-info exists, so entry points come back empty.
+    monkeypatch.setattr(registry, "_entry_point_loaders", dict)
+    registry.clear_cache()
+    assert registry.integration_names() == ["ticketfairy"]
+    assert type(registry.get_integration("ticketfairy")) is TicketFairyIntegration
+
+
+def _write_integration(root: Path, package: str, name: str) -> None:
+    directory = root / package / name
+    directory.mkdir(parents=True)
+    (directory / "__init__.py").write_text("")
+    (directory / "base.py").write_text(
+        textwrap.dedent(
+            f"""
+            from integrations.base import Integration
+
+            class {name.title()}Integration(Integration):
+                @property
+                def name(self) -> str:
+                    return "{name}"
+
+                def create_submitter(self, store, config):
+                    raise NotImplementedError
+            """
+        )
+    )
+
+
+def test_loading_one_integration_imports_nothing_of_the_others(tmp_path: Path) -> None:
+    (tmp_path / "fakeints").mkdir()
+    (tmp_path / "fakeints" / "__init__.py").write_text("")
+    for name in ("alpha", "beta"):
+        _write_integration(tmp_path, "fakeints", name)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        from integrations import registry
+        loaders = registry._package_loaders(__import__("pathlib").Path({str(tmp_path / "fakeints")!r}), "fakeints")
+        assert sorted(loaders) == ["alpha", "beta"], loaders
+        cls = loaders["alpha"]()
+        assert cls().name == "alpha"
+        assert "fakeints.alpha.base" in sys.modules
+        assert not [m for m in sys.modules if m.startswith("fakeints.beta")], "beta was imported"
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+
+
+def test_listing_and_loading_an_integration_stays_cheap() -> None:
+    # The registry and an integration's base.py must not pull in the HTTP stack or the other modules.
+    script = textwrap.dedent(
+        """
+        import sys
+        from integrations.registry import get_integration, integration_names
+        integration_names(); get_integration("ticketfairy")
+        heavy = sorted(m for m in ("httpx", "timezonefinder", "integrations.ticketfairy.client",
+                                   "integrations.ticketfairy.transformer") if m in sys.modules)
+        assert not heavy, heavy
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+
+
+def test_a_module_must_define_exactly_one_integration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "empty_integration.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UnknownIntegrationError, match="exactly one Integration subclass, found 0"):
+        registry._load_from_package("empty_integration")
+
+
+def test_optional_interface_modules_are_absent_not_errors() -> None:
+    integration: Integration = registry.get_integration("ticketfairy")
+    assert integration.get_routes() is None
+    assert integration.get_cli() is None
+    assert integration.get_mcp_tools() == ([], {})
