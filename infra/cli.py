@@ -135,9 +135,13 @@ def submissions_command(
 @app.command("submit")
 def submit_command(
     integration: Annotated[str, typer.Argument(help="Integration name.")],
-    selector: Annotated[str, typer.Option("--selector", help="unsubmitted, failed, pending, all or by-url.")] = "unsubmitted",
+    selector: Annotated[
+        str, typer.Option("--selector", help="unsubmitted, failed, pending, all or by-url.")
+    ] = "unsubmitted",
     url: Annotated[str | None, typer.Option("--url", help="Source URL, for the by-url selector.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact payloads; send and record nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the exact payloads; send and record nothing.")
+    ] = False,
     endpoint_url: EndpointOption = None,
     event_cache_table: EventTableOption = f"{DEFAULT_STACK}-EventCacheTable",
     submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",

@@ -55,15 +55,16 @@ def prepare(raw: Mapping[str, Any], *, now: dt.datetime) -> _Prepared:
     Raises ``InvalidEventError`` naming each bad field.
     """
     event: EventData = parse_event(raw)
-    if not event.source_url:
+    source_url = event.source_url
+    if not source_url:
         raise InvalidEventError(["source_url: required: the event id is derived from it"])
     if event.imported_at is None:
         event = event.model_copy(update={"imported_at": now})
     return _Prepared(
-        event_id=event_id_for(event.source_url),
+        event_id=event_id_for(source_url),
         data=event.model_dump(mode="json"),
         data_hash=event.content_hash(),
-        source_url=event.source_url,
+        source_url=source_url,
     )
 
 
@@ -96,9 +97,7 @@ def _write(repository: DynamoEventRepository, batch: list[_Prepared]) -> list[Im
     latest = {prepared.event_id: prepared for prepared in batch}
     known = repository.known(latest)
     return [
-        repository.put_if_changed(
-            p.event_id, p.data, p.data_hash, source_url=p.source_url, known=known.get(p.event_id)
-        )
+        repository.put_if_changed(p.event_id, p.data, p.data_hash, source_url=p.source_url, known=known.get(p.event_id))
         for p in latest.values()
     ]
 

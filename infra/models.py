@@ -37,7 +37,7 @@ class EventCacheModel(Model):
     updated_at = UTCDateTimeAttribute()
 
 
-class ServiceStatusIndex(GlobalSecondaryIndex["SubmissionModel"]):
+class ServiceStatusIndex(GlobalSecondaryIndex["SubmissionModel"]):  # type: ignore[no-untyped-call]
     """(service, status) -> keys: "all failed for X" is a query, not a scan."""
 
     class Meta:

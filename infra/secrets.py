@@ -63,7 +63,7 @@ def resolve_secret(
         return _from_parameter_store(parameter, max_age)
     if secret:
         return _from_secrets_manager(secret, max_age)
-    raise ConfigurationError("a secret needs exactly one source: an inline value, an SSM parameter or a Secrets Manager secret; got none")
+    raise ConfigurationError("a secret needs a source: an inline value, an SSM parameter or a Secrets Manager secret")
 
 
 def _from_parameter_store(name: str, max_age: int) -> SecretStr:

@@ -28,8 +28,9 @@ DEFAULT_MAX_INLINE_EVENT_BYTES = 256 * 1024
 def _problems(exc: ValidationError, prefix: str) -> str:
     parts = []
     for error in exc.errors(include_url=False):
-        field = str(error["loc"][0]).upper() if error["loc"] else ""
-        parts.append(f"{prefix}{field}: {error['msg']}")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        # A model-level check has no field: its message already names the variables.
+        parts.append(f"{prefix}{str(error['loc'][0]).upper()}: {message}" if error["loc"] else message)
     return "; ".join(parts)
 
 
@@ -98,7 +99,9 @@ class FanoutSettings(TableSettings):
 
     @property
     def enabled_queues(self) -> dict[str, str]:
-        return {name: url for name, url in sorted(self.integration_queues.items()) if name not in self.disabled_integrations}
+        return {
+            name: url for name, url in sorted(self.integration_queues.items()) if name not in self.disabled_integrations
+        }
 
 
 class SubmitSettings(TableSettings):

@@ -62,9 +62,7 @@ def _to_record(item: SubmissionModel) -> SubmissionRecord:
     )
 
 
-def decide_claim(
-    record: SubmissionRecord | None, *, data_hash: str, version: int, now: dt.datetime
-) -> ClaimOutcome:
+def decide_claim(record: SubmissionRecord | None, *, data_hash: str, version: int, now: dt.datetime) -> ClaimOutcome:
     """Whether a worker may submit (event, service, ``data_hash``) now, given the current record."""
     if record is None:
         return ClaimOutcome.CLAIMED

@@ -61,7 +61,9 @@ class SubmitWorker:
     def service(self) -> str:
         return self.submitter.service_name
 
-    def handle_batch(self, event: Mapping[str, Any], context: LambdaContext | None = None) -> PartialItemFailureResponse:
+    def handle_batch(
+        self, event: Mapping[str, Any], context: LambdaContext | None = None
+    ) -> PartialItemFailureResponse:
         """Process one SQS event (as Lambda delivers it); return the partial batch response."""
         if not event.get("Records"):
             return {"batchItemFailures": []}

@@ -172,7 +172,7 @@ class BaseClient(ABC):
                 return str(candidate)
         return None
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook; most clients have nothing to release
         """Release connections; called once when the submitter is done."""
 
 
@@ -374,11 +374,12 @@ class BaseSubmitter:
                 try:
                     return await self.submit_event(event)
                 except SubmitError as exc:
-                    status = SubmissionStatus.PENDING if isinstance(exc, RetryableSubmitError) else SubmissionStatus.FAILED
+                    status = (
+                        SubmissionStatus.PENDING if isinstance(exc, RetryableSubmitError) else SubmissionStatus.FAILED
+                    )
                     return SubmitResult(event.event_id, self.service_name, status, error=str(exc))
 
         return list(await asyncio.gather(*(one(event) for event in events)))
 
     async def aclose(self) -> None:
         await self.client.aclose()
-

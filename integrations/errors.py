@@ -48,9 +48,7 @@ class RetryableSubmitError(SubmitError):
     ``retry_after`` is the delay in seconds the destination asked for, if any.
     """
 
-    def __init__(
-        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
 

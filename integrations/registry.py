@@ -41,7 +41,9 @@ def _load_from_package(module_name: str) -> type[Integration]:
         and not inspect.isabstract(obj)
     ]
     if len(classes) != 1:
-        raise UnknownIntegrationError(f"{module_name} must define exactly one Integration subclass, found {len(classes)}")
+        raise UnknownIntegrationError(
+            f"{module_name} must define exactly one Integration subclass, found {len(classes)}"
+        )
     return classes[0]
 
 

@@ -180,7 +180,10 @@ def _error_item(item: object) -> str | None:
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date; ``None`` if absent or unreadable."""
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date).
+
+    ``None`` when the header is absent or unreadable; a date in the past gives 0.
+    """
     if value is None or not value.strip():
         return None
     text = value.strip()

@@ -160,7 +160,10 @@ def test_import_to_submission_record(pipeline: Pipeline, ticketfairy: respx.Mock
         assert call.request.headers["Authorization"] == f"Bearer {API_KEY}"
         assert call.request.headers["Content-Type"] == "application/json"
         assert call.request.headers["Idempotency-Key"].startswith("ticketfairy:")
-    payloads = {json.loads(call.request.content)["data"]["attributes"]["title"]: json.loads(call.request.content) for call in calls}
+    payloads = {
+        json.loads(call.request.content)["data"]["attributes"]["title"]: json.loads(call.request.content)
+        for call in calls
+    }
     techno = payloads["Warehouse Techno Night"]["data"]["attributes"]
     assert techno["startDate"] == "2025-07-12 23:00:00"
     assert techno["endDate"] == "2025-07-13 06:00:00"
@@ -180,10 +183,12 @@ def test_import_to_submission_record(pipeline: Pipeline, ticketfairy: respx.Mock
         assert cached is not None
         assert record.status is SubmissionStatus.SUCCESS
         assert record.data_hash == cached.data_hash == record.submitted_hash
-        assert record.remote_id is not None and record.remote_id.isdigit()
+        assert record.remote_id is not None
+        assert record.remote_id.isdigit()
         assert record.attempts == 1
         assert record.last_error is None
-        assert record.response_summary is not None and record.remote_id in record.response_summary
+        assert record.response_summary is not None
+        assert record.remote_id in record.response_summary
         assert API_KEY not in repr(record)
 
 
@@ -211,7 +216,10 @@ def test_reimport_identical_queues_nothing_and_a_change_resubmits_only_that_even
     assert json.loads(messages[0]["Body"])["event_id"] == event_id_for(changed[1]["source_url"])
     assert pipeline.run_submit(messages) == {"batchItemFailures": []}
     assert len(ticketfairy.calls) == 4
-    assert json.loads(ticketfairy.calls[-1].request.content)["data"]["attributes"]["title"] == "Jazz Brunch (moved indoors)"
+    assert (
+        json.loads(ticketfairy.calls[-1].request.content)["data"]["attributes"]["title"]
+        == "Jazz Brunch (moved indoors)"
+    )
     record = pipeline.store.submissions.get(event_id_for(changed[1]["source_url"]), "ticketfairy")
     assert record is not None
     assert record.status is SubmissionStatus.SUCCESS
@@ -236,6 +244,8 @@ def test_destination_errors_are_recorded_not_reported_as_success(
     statuses = sorted(record.status.value for record in pipeline.store.submissions.records("ticketfairy"))
     assert statuses == ["failed", "pending", "success"]
     failed = next(pipeline.store.submissions.records("ticketfairy", SubmissionStatus.FAILED))
-    assert failed.last_error is not None and "startDate is in the past" in failed.last_error
+    assert failed.last_error is not None
+    assert "startDate is in the past" in failed.last_error
     pending = next(pipeline.store.submissions.records("ticketfairy", SubmissionStatus.PENDING))
-    assert pending.last_error is not None and "503" in pending.last_error
+    assert pending.last_error is not None
+    assert "503" in pending.last_error

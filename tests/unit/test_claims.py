@@ -13,7 +13,9 @@ from integrations.records import SubmissionRecord, SubmissionStatus
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def record(status: SubmissionStatus, *, data_hash: str = "h1", version: int = 1, lease_s: float | None = None) -> SubmissionRecord:
+def record(
+    status: SubmissionStatus, *, data_hash: str = "h1", version: int = 1, lease_s: float | None = None
+) -> SubmissionRecord:
     lease = NOW + dt.timedelta(seconds=lease_s) if lease_s is not None else None
     return SubmissionRecord("e1", "svc", status, data_hash=data_hash, version=version, lease_until=lease)
 
@@ -30,7 +32,16 @@ def record(status: SubmissionStatus, *, data_hash: str = "h1", version: int = 1,
         (record(SubmissionStatus.PENDING), "h1", 1, ClaimOutcome.CLAIMED),
         (record(SubmissionStatus.FAILED), "h1", 1, ClaimOutcome.CLAIMED),
     ],
-    ids=["new", "duplicate", "changed", "older-version", "live-claim", "expired-claim", "retry", "redrive-after-failure"],
+    ids=[
+        "new",
+        "duplicate",
+        "changed",
+        "older-version",
+        "live-claim",
+        "expired-claim",
+        "retry",
+        "redrive-after-failure",
+    ],
 )
 def test_decide_claim(current: SubmissionRecord | None, data_hash: str, version: int, expected: ClaimOutcome) -> None:
     assert decide_claim(current, data_hash=data_hash, version=version, now=NOW) is expected

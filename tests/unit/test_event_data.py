@@ -28,7 +28,9 @@ def test_clean_text_keeps_plain_text_untouched() -> None:
 
 
 def test_list_fields_are_cleaned_and_deduplicated_case_insensitively() -> None:
-    event = parse_event({"title": "x", "lineup": ["DJ One", "dj one", " ", "<i>DJ Two</i>", "DJ One"], "genres": "House"})
+    event = parse_event(
+        {"title": "x", "lineup": ["DJ One", "dj one", " ", "<i>DJ Two</i>", "DJ One"], "genres": "House"}
+    )
     assert event.lineup == ["DJ One", "DJ Two"]
     assert event.genres == ["House"]
 
@@ -51,7 +53,15 @@ def test_dates_are_normalised_to_iso(raw: object, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("20:00", "20:00"), ("8pm", "20:00"), ("8:30 PM", "20:30"), ("12am", "00:00"), ("9.15", "09:15"), ("24:00", "00:00"), ("22h30", "22:30")],
+    [
+        ("20:00", "20:00"),
+        ("8pm", "20:00"),
+        ("8:30 PM", "20:30"),
+        ("12am", "00:00"),
+        ("9.15", "09:15"),
+        ("24:00", "00:00"),
+        ("22h30", "22:30"),
+    ],
 )
 def test_times_are_normalised_to_hh_mm(raw: str, expected: str) -> None:
     assert parse_event({"title": "x", "time": {"start": raw}}).time is not None
@@ -64,8 +74,12 @@ def test_end_date_is_derived_for_an_event_past_midnight() -> None:
 
 
 def test_end_date_is_kept_when_given_and_same_day_events_get_none() -> None:
-    assert parse_event({"title": "x", "date": "2025-06-01", "time": {"start": "20:00", "end": "23:00"}}).end_date is None
-    given = parse_event({"title": "x", "date": "2025-06-01", "end_date": "2025-06-03", "time": {"start": "20:00", "end": "04:00"}})
+    assert (
+        parse_event({"title": "x", "date": "2025-06-01", "time": {"start": "20:00", "end": "23:00"}}).end_date is None
+    )
+    given = parse_event(
+        {"title": "x", "date": "2025-06-01", "end_date": "2025-06-03", "time": {"start": "20:00", "end": "04:00"}}
+    )
     assert given.end_date == "2025-06-03"
 
 
@@ -93,7 +107,9 @@ def test_source_url_must_be_absolute_http() -> None:
 def test_hash_ignores_import_time_and_formatting_but_not_content() -> None:
     base = {"title": "Show", "date": "2025-06-30", "source_url": "https://example.com/e/1"}
     first = parse_event({**base, "imported_at": "2025-01-01T00:00:00Z"})
-    again = parse_event({**base, "date": "June 30, 2025", "title": "<b>Show</b>", "imported_at": "2025-02-01T00:00:00Z"})
+    again = parse_event(
+        {**base, "date": "June 30, 2025", "title": "<b>Show</b>", "imported_at": "2025-02-01T00:00:00Z"}
+    )
     changed = parse_event({**base, "title": "Show (moved)"})
     assert first.content_hash() == again.content_hash()
     assert first.content_hash() != changed.content_hash()

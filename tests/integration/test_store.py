@@ -1,0 +1,122 @@
+"""The DynamoDB store on moto: imports write only changes; claims are exclusive."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import boto3
+import pytest
+
+from infra.importer import import_events
+from infra.settings import TableSettings, load_env_model
+from infra.store import DynamoStore
+from integrations.ports import ClaimOutcome
+from integrations.records import SubmissionStatus
+from tests.conftest import REGION, Deployment
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(deployment: Deployment, clock: Clock) -> DynamoStore:
+    return DynamoStore(load_env_model(TableSettings, deployment.env("FanoutFunction")), clock=clock)
+
+
+def event(n: int, title: str = "Show") -> dict[str, object]:
+    return {"title": f"{title} {n}", "date": "2026-03-01", "source_url": f"https://example.com/e/{n}"}
+
+
+def test_import_writes_new_and_changed_events_only(store: DynamoStore, deployment: Deployment) -> None:
+    first = import_events(store.events, [("a", event(1)), ("b", event(2))])
+    assert [o.change for o in first.outcomes] == ["created", "created"]
+
+    table = deployment.env("FanoutFunction")["EVENT_CACHE_TABLE"]
+    calls: list[str] = []
+    client = store.events.model._get_connection().connection.client  # the botocore client pynamodb uses
+    client.meta.events.register("before-call.dynamodb.PutItem", lambda **kw: calls.append(kw["model"].name))
+    again = import_events(store.events, [("a", event(1)), ("b", event(2, "Changed"))])
+    assert [o.change for o in again.outcomes] == ["unchanged", "updated"]
+    assert calls == ["PutItem"]  # one write, for the changed event only
+
+    changed = store.events.get(again.outcomes[1].event_id)
+    assert changed is not None
+    assert changed.version == 2
+    assert changed.data["title"] == "Changed 2"
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=table)["Items"]
+    assert len(items) == 2
+
+
+def test_invalid_items_are_reported_and_the_rest_imported(store: DynamoStore) -> None:
+    report = import_events(
+        store.events,
+        [
+            ("item 1", event(1)),
+            ("item 2", {"title": "no url"}),
+            ("item 3", {"title": "", "source_url": "https://x.y/1"}),
+        ],
+    )
+    assert len(report.outcomes) == 1
+    assert [str(i) for i in report.invalid] == [
+        "item 2: source_url: required: the event id is derived from it",
+        "item 3: title: String should have at least 1 character",
+    ]
+
+
+def test_a_claim_is_exclusive_until_its_lease_expires(store: DynamoStore, clock: Clock) -> None:
+    ledger = store.submissions
+    first = ledger.claim("e1", "svc", data_hash="h1", version=1, lease_seconds=30)
+    assert first.outcome is ClaimOutcome.CLAIMED
+    assert ledger.claim("e1", "svc", data_hash="h1", version=1, lease_seconds=30).outcome is ClaimOutcome.BUSY
+
+    clock.advance(31)
+    takeover = ledger.claim("e1", "svc", data_hash="h1", version=1, lease_seconds=30)
+    assert takeover.outcome is ClaimOutcome.CLAIMED
+    assert takeover.record is not None
+    assert takeover.record.attempts == 2
+
+    # The first worker's late outcome must not overwrite the live claim.
+    assert first.record is not None
+    late = ledger.complete(first.record, status=SubmissionStatus.SUCCESS, remote_id="r-1")
+    assert late.status is SubmissionStatus.IN_PROGRESS
+
+    done = ledger.complete(takeover.record, status=SubmissionStatus.SUCCESS, remote_id="r-2")
+    assert done.status is SubmissionStatus.SUCCESS
+    assert done.submitted_hash == "h1"
+    assert ledger.claim("e1", "svc", data_hash="h1", version=1, lease_seconds=30).outcome is (
+        ClaimOutcome.ALREADY_SUBMITTED
+    )
+
+
+def test_status_queries_use_the_index(store: DynamoStore) -> None:
+    ledger = store.submissions
+    for event_id, status in (
+        ("a", SubmissionStatus.FAILED),
+        ("b", SubmissionStatus.SUCCESS),
+        ("c", SubmissionStatus.FAILED),
+    ):
+        claim = ledger.claim(event_id, "svc", data_hash="h", version=1, lease_seconds=30)
+        assert claim.record is not None
+        ledger.complete(claim.record, status=status, last_error="boom" if status is SubmissionStatus.FAILED else None)
+    other = ledger.claim("a", "other", data_hash="h", version=1, lease_seconds=30)
+    assert other.outcome is ClaimOutcome.CLAIMED
+
+    assert sorted(ledger.event_ids("svc", SubmissionStatus.FAILED)) == ["a", "c"]
+    assert sorted(ledger.event_ids("svc")) == ["a", "b", "c"]
+    failed = sorted(ledger.records("svc", SubmissionStatus.FAILED), key=lambda r: r.event_id)
+    assert [(r.event_id, r.last_error) for r in failed] == [("a", "boom"), ("c", "boom")]
