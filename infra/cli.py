@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -151,7 +151,7 @@ def submit_command(
     store = _store(endpoint_url, event_cache_table, submissions_table, region)
     chosen = get_integration(integration)
     submitter = chosen.create_submitter(store, chosen.load_config())
-    params = {"url": url} if url else {}
+    params: dict[str, Any] = {"url": url} if url else {}
 
     async def run() -> list[dict[str, object]]:
         try:

@@ -11,8 +11,9 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 def _epoch_seconds(value: object) -> object:
@@ -71,34 +72,26 @@ def sqs_event(messages: Iterable[Mapping[str, Any]], *, queue_arn: str, region: 
     }
 
 
-@dataclass
-class LocalContext:
-    """A Lambda-like context: the function's identity and a deadline."""
+class LocalContext(LambdaContext):
+    """A Lambda-like context: the function's identity and a deadline from its timeout."""
 
-    function_name: str
-    timeout_seconds: float = 30.0
-    memory_limit_in_mb: int = 256
-    region: str = "us-east-1"
-    account_id: str = "123456789012"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    started_at: float = field(default_factory=time.monotonic)
+    def __init__(
+        self,
+        function_name: str,
+        *,
+        timeout_seconds: float = 30.0,
+        memory_limit_in_mb: int = 256,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+    ) -> None:
+        self._function_name = function_name
+        self._function_version = "$LATEST"
+        self._invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self._memory_limit_in_mb = memory_limit_in_mb
+        self._aws_request_id = str(uuid.uuid4())
+        self._log_group_name = f"/aws/lambda/{function_name}"
+        self._log_stream_name = f"local/{self._aws_request_id}"
+        self._deadline = time.monotonic() + timeout_seconds
 
-    @property
-    def function_version(self) -> str:
-        return "$LATEST"
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return f"local/{self.aws_request_id}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed = time.monotonic() - self.started_at
-        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return max(0, int((self._deadline - time.monotonic()) * 1000))

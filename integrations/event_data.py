@@ -201,7 +201,6 @@ def _check_url(value: str | None) -> str | None:
     return value
 
 
-CleanText = Annotated[str, BeforeValidator(_clean_optional_text)]
 OptionalText = Annotated[str | None, BeforeValidator(_clean_optional_text)]
 TextList = Annotated[list[str], BeforeValidator(_clean_list)]
 IsoDate = Annotated[str | None, BeforeValidator(_parse_date)]
@@ -252,7 +251,7 @@ class EventData(_Part):
     an ``InvalidEventError`` whose message names each bad field.
     """
 
-    title: CleanText = Field(min_length=1, max_length=500)
+    title: str = Field(max_length=500)
     venue: OptionalText = None
     date: IsoDate = None
     end_date: IsoDate = None
@@ -269,6 +268,16 @@ class EventData(_Part):
     ticket_url: OptionalText = None
     source_url: OptionalUrl = None
     imported_at: dt.datetime | None = None
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title_has_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = clean_text(value)
+            if not text:
+                raise ValueError("must not be empty (markup alone does not count)")
+            return text
+        return value
 
     @field_validator("minimum_age", mode="before")
     @classmethod

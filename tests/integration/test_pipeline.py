@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import httpx
 import pytest
 import respx
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from functions.fanout.app import handler as fanout_handler
 from functions.submit.app import handler as submit_handler
@@ -85,7 +86,7 @@ class Pipeline:
         ]
 
     def _use_env(self, function: str) -> None:
-        for key, value in self.deployment.env(function).items():
+        for key, value in {**self.deployment.env(function), "TICKETFAIRY_BASE_URL": BASE_URL}.items():
             self.monkeypatch.setenv(key, value)
 
     def import_(self, events: list[dict[str, Any]]) -> None:
@@ -96,7 +97,7 @@ class Pipeline:
         records: list[dict[str, Any]] = []
         for index, iterator in enumerate(self._iterators):
             response = self.streams.get_records(ShardIterator=iterator)
-            records.extend(response["Records"])
+            records.extend(cast("list[dict[str, Any]]", response["Records"]))
             self._iterators[index] = response["NextShardIterator"]
         return records
 
@@ -110,14 +111,14 @@ class Pipeline:
         while batch := self.sqs.receive_message(
             QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
         ).get("Messages", []):
-            messages.extend(batch)
+            messages.extend(cast("list[dict[str, Any]]", batch))
         return messages
 
-    def run_submit(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    def run_submit(self, messages: list[dict[str, Any]]) -> PartialItemFailureResponse:
         self._use_env("TicketfairySubmitFunction")
         arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]
         event = sqs_event(messages, queue_arn=arn["QueueArn"], region=REGION)
-        response = dict(submit_handler(event, LocalContext("submit")))
+        response = submit_handler(event, LocalContext("submit"))
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         for message in messages:  # what Lambda does with the successes
             if message["MessageId"] not in failed:
@@ -129,7 +130,6 @@ class Pipeline:
 def pipeline(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
     parameter = deployment.env("TicketfairySubmitFunction")["TICKETFAIRY_API_KEY_PARAMETER"]
     boto3.client("ssm", region_name=REGION).put_parameter(Name=parameter, Value=API_KEY, Type="SecureString")
-    monkeypatch.setenv("TICKETFAIRY_BASE_URL", BASE_URL)
     return Pipeline(deployment, monkeypatch)
 
 

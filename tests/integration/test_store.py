@@ -74,7 +74,7 @@ def test_invalid_items_are_reported_and_the_rest_imported(store: DynamoStore) ->
     assert len(report.outcomes) == 1
     assert [str(i) for i in report.invalid] == [
         "item 2: source_url: required: the event id is derived from it",
-        "item 3: title: String should have at least 1 character",
+        "item 3: title: must not be empty (markup alone does not count)",
     ]
 
 

@@ -1,0 +1,1 @@
+"""The local runtime's helpers: shipped sample events and a stand-in TicketFairy destination."""

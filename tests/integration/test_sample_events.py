@@ -1,0 +1,72 @@
+"""Every file in events/ runs through the handler template.yaml names for its function.
+
+This is what ``sam local invoke <Function> -e events/<Function>/<file>`` and the
+Lambda console's test events do; the handler is looked up in the template,
+never hard-coded here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+import respx
+
+from infra.eventsources import LocalContext
+from infra.template import Template
+from tests.conftest import REGION, ROOT, TEMPLATE, Deployment
+
+EVENTS = ROOT / "events"
+BASE_URL = "https://tf.test"
+SAMPLES = sorted(EVENTS.glob("*/*.json"))
+
+
+def load_handler(dotted: str) -> Callable[[dict[str, Any], Any], Any]:
+    module, _, name = dotted.rpartition(".")
+    handler: Callable[[dict[str, Any], Any], Any] = getattr(importlib.import_module(module), name)
+    return handler
+
+
+@pytest.fixture
+def ticketfairy() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        router.post(f"{BASE_URL}/api/draft-events").mock(return_value=httpx.Response(201, json={"data": {"id": "9"}}))
+        yield router
+
+
+def test_every_function_has_a_sample_event() -> None:
+    functions = set(Template.load(TEMPLATE).functions())
+    assert {path.parent.name for path in SAMPLES} == functions
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_sample_event_runs_through_its_handler(
+    sample: Path, deployment: Deployment, monkeypatch: pytest.MonkeyPatch, ticketfairy: respx.MockRouter
+) -> None:
+    function = Template.load(TEMPLATE).function(sample.parent.name)
+    for key, value in {**deployment.env(function.logical_id), "TICKETFAIRY_BASE_URL": BASE_URL}.items():
+        monkeypatch.setenv(key, value)
+    if "TICKETFAIRY_API_KEY_PARAMETER" in deployment.env(function.logical_id):
+        name = deployment.env(function.logical_id)["TICKETFAIRY_API_KEY_PARAMETER"]
+        boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value="k", Type="SecureString")
+
+    handler = load_handler(function.handler)
+    event = json.loads(sample.read_text())
+    response = handler(event, LocalContext(function.logical_id, timeout_seconds=function.timeout))
+
+    assert response == {"batchItemFailures": []}
+    if function.logical_id == "TicketfairySubmitFunction":
+        assert len(ticketfairy.calls) == 1
+    if function.logical_id == "FanoutFunction":
+        queue = deployment.env("FanoutFunction")["INTEGRATION_QUEUES"]
+        queued = boto3.client("sqs", region_name=REGION).receive_message(
+            QueueUrl=json.loads(queue)["ticketfairy"], MaxNumberOfMessages=10
+        )
+        expected = 0 if "unchanged" in sample.name else 1  # a no-op MODIFY is not forwarded
+        assert len(queued.get("Messages", [])) == expected
