@@ -1,0 +1,42 @@
+"""A moto server on loopback: DynamoDB, DynamoDB Streams, SQS and SSM for the local runtime."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from moto.server import ThreadedMotoServer
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class MotoServer:
+    """Starts and stops moto's threaded server on 127.0.0.1 (never another interface)."""
+
+    def __init__(self, port: int | None = None, *, verbose: bool = False) -> None:
+        self.port = port or free_port()
+        self.verbose = verbose
+        self._server: ThreadedMotoServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> str:
+        # werkzeug logs one line per request: thousands during a demo.
+        logging.getLogger("werkzeug").setLevel(logging.INFO if self.verbose else logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self.port, verbose=self.verbose)
+        self._server.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
