@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from infra import runtime
@@ -32,8 +33,10 @@ def sealed_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     runtime.reset()
     registry.clear_cache()
+    parameters.clear_caches()  # Powertools caches secrets per process: one test's key must not leak
     yield
     runtime.reset()
+    parameters.clear_caches()
 
 
 @pytest.fixture

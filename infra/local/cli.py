@@ -87,7 +87,9 @@ def local_command(
                 console.print(f"  TicketFairy stand-in  {stand_in.base_url}")
             console.print(f"try: event-importer import FILE --endpoint-url {runtime.endpoint_url}")
             console.print("Ctrl-C to stop")
-            stop.wait()
+            # Wake up regularly: a wait with no timeout may not return promptly after a signal.
+            while not stop.wait(0.5):
+                pass
         finally:
             runtime.stop()
     finally:

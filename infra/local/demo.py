@@ -87,7 +87,7 @@ def run_demo(
         options = RuntimeOptions(parameter_overrides={"TicketfairyBaseUrl": destination.base_url}, verbose=verbose)
         with LocalRuntime(options) as runtime:
             parameter = runtime.template.parameter_values(options.parameter_overrides)[API_KEY_PARAMETER]
-            runtime.client("ssm").put_parameter(Name=parameter, Value=DEMO_API_KEY, Type="SecureString")
+            runtime.client("ssm").put_parameter(Name=parameter, Value=DEMO_API_KEY, Type="SecureString", Overwrite=True)
             store = _store(runtime)
 
             with sample_file.open(encoding="utf-8") as stream:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import urllib.request
 
 from moto.server import ThreadedMotoServer
 
@@ -34,6 +35,10 @@ class MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.INFO if self.verbose else logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self.port, verbose=self.verbose)
         self._server.start()
+        # Every moto server in a process shares moto's in-memory state: start from nothing.
+        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310 - loopback
+        with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - our own loopback server
+            pass
         return self.url
 
     def stop(self) -> None:

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -172,6 +173,8 @@ class StreamSource(_Source):
         self.settings = settings
         self.clock = clock
         self._shards: dict[str, _Shard] = {}
+        #: Sequence numbers of each batch handed to the function (the latest ones), for inspection.
+        self.delivered: deque[list[str]] = deque(maxlen=1000)
 
     def _discover_shards(self) -> None:
         description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
@@ -226,6 +229,7 @@ class StreamSource(_Source):
         head = batch[0]["dynamodb"]["SequenceNumber"]
         if head != shard.head_sequence:
             shard.head_sequence, shard.attempts = head, 0
+        self.delivered.append([record["dynamodb"]["SequenceNumber"] for record in batch])
         invocation = self.invoker.invoke(stream_event(batch, stream_arn=self.stream_arn, region=self.region))
         self.stats.invocations += 1
         failed = failed_identifiers(invocation)
@@ -240,8 +244,6 @@ class StreamSource(_Source):
             self.stats.function_errors += 1
             logger.warning("%s failed on a batch of %d: %s", self.invoker.function_name, len(batch), invocation.error)
             first_failed = 0
-            if self.settings.bisect_on_error and len(batch) > 1:
-                shard.batch_limit = max(1, len(batch) // 2)
         else:
             # Checkpoint just before the lowest failed record; it and everything after come again.
             self.stats.partial_failures += 1
@@ -250,6 +252,10 @@ class StreamSource(_Source):
         self._checkpoint(shard, first_failed)
         if first_failed:
             return  # a new head: its retries start from zero
+        if self.settings.bisect_on_error and len(batch) > 1:
+            # The head itself keeps failing: narrow down to it, so that only the
+            # poison record (not its healthy neighbours) can end up discarded.
+            shard.batch_limit = max(1, len(batch) // 2)
         shard.attempts += 1
         limit = self.settings.maximum_retry_attempts
         if limit >= 0 and shard.attempts > limit:

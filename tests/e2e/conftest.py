@@ -1,0 +1,74 @@
+"""End-to-end fixtures: the local runtime (moto server on loopback) and a loopback destination."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.local.destination import DraftEventsDestination
+from infra.local.runtime import LocalRuntime, RuntimeOptions
+from infra.settings import TableSettings
+from infra.store import DynamoStore
+from infra.template import Template, load_template
+from tests.conftest import TEMPLATE
+
+API_KEY = "e2e-ticketfairy-key"
+
+
+def fast_template(
+    *, visibility_timeout: int = 2, max_receive_count: int | None = None, stream_window: int = 0
+) -> Template:
+    """template.yaml with the waits shortened for tests; everything else exactly as declared.
+
+    Batching windows go to zero and queue visibility timeouts to a couple of
+    seconds, so retries and dead-lettering happen in seconds, not minutes.
+    """
+    body: dict[str, Any] = copy.deepcopy(load_template(TEMPLATE))
+    for resource in body["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in properties:
+            properties["VisibilityTimeout"] = visibility_timeout
+            if max_receive_count is not None:
+                properties["RedrivePolicy"]["maxReceiveCount"] = max_receive_count
+        for event in (properties.get("Events") or {}).values():
+            window = stream_window if event["Type"] == "DynamoDB" else 0
+            event["Properties"]["MaximumBatchingWindowInSeconds"] = window
+    return Template(body)
+
+
+def start_runtime(template: Template, destination: DraftEventsDestination) -> LocalRuntime:
+    options = RuntimeOptions(template=template, parameter_overrides={"TicketfairyBaseUrl": destination.base_url})
+    runtime = LocalRuntime(options).start()
+    name = template.parameter_values(options.parameter_overrides)["TicketfairyApiKeyParameter"]
+    runtime.client("ssm").put_parameter(Name=name, Value=API_KEY, Type="SecureString", Overwrite=True)
+    return runtime
+
+
+def runtime_store(runtime: LocalRuntime) -> DynamoStore:
+    env = runtime.environment("FanoutFunction")
+    return DynamoStore(
+        TableSettings(
+            event_cache_table=env["EVENT_CACHE_TABLE"],
+            submissions_table=env["SUBMISSIONS_TABLE"],
+            aws_region=env["AWS_REGION"],
+            aws_endpoint_url=runtime.endpoint_url,
+        )
+    )
+
+
+@pytest.fixture
+def destination() -> Iterator[DraftEventsDestination]:
+    with DraftEventsDestination(api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def runtime(destination: DraftEventsDestination) -> Iterator[LocalRuntime]:
+    runtime = start_runtime(fast_template(), destination)
+    try:
+        yield runtime
+    finally:
+        runtime.stop()

@@ -1,0 +1,51 @@
+"""``event-importer import`` and ``submissions`` against the running local runtime."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from infra.cli import app
+from infra.local.destination import DraftEventsDestination
+from infra.local.runtime import LocalRuntime
+
+pytestmark = pytest.mark.e2e
+
+runner = CliRunner()
+
+
+def test_import_then_submissions_against_the_local_runtime(
+    runtime: LocalRuntime, destination: DraftEventsDestination, tmp_path: Path
+) -> None:
+    events = tmp_path / "events.jsonl"
+    lines = [
+        json.dumps({"title": "Good One", "date": "2026-05-01", "source_url": "https://example.com/1"}),
+        json.dumps({"title": "Bad Date", "date": "someday", "source_url": "https://example.com/2"}),
+        "{not json",
+        json.dumps({"title": "Good Two", "date": "2026-05-02", "source_url": "https://example.com/3"}),
+    ]
+    events.write_text("\n".join(lines) + "\n")
+    endpoint = ["--endpoint-url", runtime.endpoint_url]
+
+    result = runner.invoke(app, ["import", str(events), *endpoint])
+
+    assert result.exit_code == 0, result.output
+    assert "line 2: date: could not read 'someday' as a date" in result.output
+    assert "line 3: not valid JSON" in result.output
+    assert "created 2, updated 0, unchanged 0, invalid 2" in result.output
+
+    assert runtime.wait_until_drained(timeout=60)
+    assert len(destination.accepted_creates()) == 2
+    table = runner.invoke(app, ["submissions", "--integration", "ticketfairy", "--status", "success", *endpoint])
+    assert table.exit_code == 0, table.output
+    assert table.output.count("success") == 2
+
+
+def test_import_reads_standard_input(runtime: LocalRuntime) -> None:
+    document = json.dumps([{"title": "From stdin", "source_url": "https://example.com/stdin"}])
+    result = runner.invoke(app, ["import", "-", "--endpoint-url", runtime.endpoint_url], input=document)
+    assert result.exit_code == 0, result.output
+    assert "created 1" in result.output

@@ -1,0 +1,100 @@
+"""``event-importer local`` and ``demo`` as a person runs them: real processes, real signals, real ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CLI = [sys.executable, "-c", "from infra.cli import main; main()"]
+URL = re.compile(r"http://127\.0\.0\.1:(\d+)")
+
+
+def child_pids(pid: int) -> set[int]:
+    """Direct children of ``pid``, from /proc."""
+    children: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        children.update(int(child) for child in text)
+    return children
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_local_stops_cleanly_and_frees_its_ports(stop_signal: signal.Signals, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    process = subprocess.Popen(
+        [*CLI, "local"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            assert line, "event-importer local exited early:\n" + "".join(lines)
+            lines.append(line)
+            if "Ctrl-C to stop" in line:
+                break
+        output = "".join(lines)
+        ports = {int(port) for port in URL.findall(output)}
+        assert len(ports) == 2, output  # the moto server and the TicketFairy stand-in
+        hosts = child_pids(process.pid)
+        assert len(hosts) == 2, "expected one host process per function in the template"
+
+        process.send_signal(stop_signal)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output + rest
+    assert "stopped" in rest
+    assert not [pid for pid in hosts if alive(pid)], "a function host outlived the runtime"
+    assert all(port_is_free(port) for port in ports)
+
+
+def test_demo_json_delivers_every_valid_event_quietly() -> None:
+    result = subprocess.run(
+        [*CLI, "demo", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is True
+    assert summary["valid_events"] >= 100
+    assert summary["records_by_status"] == {"ticketfairy": {"success": summary["valid_events"]}}
+    assert summary["destination_creates"] == summary["valid_events"]
+    assert len(summary["invalid_events"]) == 5
+    assert all(item["errors"] for item in summary["invalid_events"])
+    assert summary["latency_ms"]["p50"] <= summary["latency_ms"]["p95"]
+    # Quiet by default: no per-request lines from moto's server, no INFO logs.
+    assert "HTTP/1.1" not in result.stderr
+    assert '"level":"INFO"' not in result.stderr
