@@ -33,10 +33,10 @@ def sealed_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     runtime.reset()
     registry.clear_cache()
-    parameters.clear_caches()  # Powertools caches secrets per process: one test's key must not leak
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools caches secrets per process: one test's key must not leak
     yield
     runtime.reset()
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
