@@ -6,6 +6,7 @@ the stream records moto produced and the messages moto queued.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any, cast
@@ -170,9 +171,25 @@ def test_import_to_submission_record(pipeline: Pipeline, ticketfairy: respx.Mock
     assert techno["timezone"] == "Europe/Berlin"
     assert techno["url"] == "https://tickets.example.com/1"
     assert "<script>" not in techno["details"]
-    jazz = payloads["Jazz Brunch"]["data"]["attributes"]
-    assert jazz["url"] == "https://source.example.com/events/2"  # "N/A" falls back to the source
-    assert jazz["timezone"] == "America/New_York"
+    # The whole payload, exactly: "N/A" falls back to the source URL; New York's zone from the city.
+    assert payloads["Jazz Brunch"] == {
+        "data": {
+            "attributes": {
+                "title": "Jazz Brunch",
+                "url": "https://source.example.com/events/2",
+                "image": None,
+                "hostedBy": "Blue Note",
+                "startDate": "2025-07-13 11:00:00",
+                "endDate": "2025-07-13 14:00:00",
+                "timezone": "America/New_York",
+                "isOnline": False,
+                "status": "draft",
+                "address": "New York, NY, United States",
+                "venue": "Blue Note",
+                "details": "",
+            }
+        }
+    }
     assert payloads["Festival Day One"]["data"]["attributes"]["timezone"] == "Asia/Tokyo"
 
     # And every event has a success record with the sent hash and remote id
@@ -249,3 +266,48 @@ def test_destination_errors_are_recorded_not_reported_as_success(
     pending = next(pipeline.store.submissions.records("ticketfairy", SubmissionStatus.PENDING))
     assert pending.last_error is not None
     assert "503" in pending.last_error
+
+
+def many_events(count: int) -> list[dict[str, Any]]:
+    return [
+        {"title": f"Club night {n}", "date": "2026-02-01", "source_url": f"https://source.example.com/many/{n}"}
+        for n in range(count)
+    ]
+
+
+def test_fanout_uses_as_few_send_calls_as_the_limits_allow(
+    pipeline: Pipeline, ticketfairy: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    # A fresh default session for this test only, so the hook reaches the fan-out's client.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register(
+        "provide-client-params.sqs.SendMessageBatch", lambda params, **_: calls.append(len(params["Entries"]))
+    )
+    pipeline.import_(many_events(25))
+    assert pipeline.run_fanout() == {"batchItemFailures": []}
+    assert calls == [10, 10, 5]
+    assert len(pipeline.queued()) == 25
+
+
+def test_a_batch_of_messages_is_submitted_concurrently(pipeline: Pipeline, ticketfairy: respx.MockRouter) -> None:
+    in_flight = 0
+    peak = 0
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return httpx.Response(201, json={"id": "x"})
+
+    ticketfairy.routes[0].side_effect = slow
+    pipeline.import_(many_events(10))
+    pipeline.run_fanout()
+    messages = pipeline.queued()
+    assert len(messages) == 10
+    assert pipeline.run_submit(messages) == {"batchItemFailures": []}
+    assert peak == 10  # all ten records of the SQS batch were at the destination at once
