@@ -47,23 +47,25 @@ class CacheChange:
     data_hash: str
     version: int
     change: ChangeKind
-    event: dict[str, Any]
+    event: dict[str, Any] | None
     changed_at: dt.datetime | None
 
 
 def read_change(record: DynamoDBRecord) -> CacheChange | None:
     """The change a stream record carries, or ``None`` when nothing needs delivering.
 
-    INSERTs and content-changing MODIFYs count; a MODIFY with an unchanged
-    content hash (moto emits those even for no-op writes) and REMOVEs do not.
+    INSERTs, content-changing MODIFYs and REMOVEs count; a MODIFY with an
+    unchanged content hash (moto emits those even for no-op writes) does not.
     Raises ``BadStreamRecordError`` for a record that cannot be read.
     """
     stream = record.dynamodb
     name = record.event_name
-    if stream is None or name not in (DynamoDBRecordEventName.INSERT, DynamoDBRecordEventName.MODIFY):
+    if stream is None or name is None:
         return None
     keys = stream.keys
     event_id = str(keys.get("event_id") or "?")
+    if name is DynamoDBRecordEventName.REMOVE:
+        return _removal(event_id, stream.old_image)
     image = stream.new_image
     if not image:
         raise BadStreamRecordError(f"{name.name} record for event {event_id} has no NewImage (stream view type?)")
@@ -85,6 +87,20 @@ def read_change(record: DynamoDBRecord) -> CacheChange | None:
         change=ChangeKind.CREATED if name is DynamoDBRecordEventName.INSERT else ChangeKind.UPDATED,
         event=data,
         changed_at=_parse_time(image.get("updated_at")),
+    )
+
+
+def _removal(event_id: str, old_image: Mapping[str, Any]) -> CacheChange:
+    if not old_image or not old_image.get("data_hash"):
+        raise BadStreamRecordError(f"REMOVE record for event {event_id} has no OldImage (stream view type?)")
+    # A removal is the event's next version, so a late delivery of an older one is fenced off.
+    return CacheChange(
+        event_id=event_id,
+        data_hash=f"removed:{old_image['data_hash']}",
+        version=int(old_image.get("version") or 1) + 1,
+        change=ChangeKind.REMOVED,
+        event=None,
+        changed_at=dt.datetime.now(dt.UTC),
     )
 
 

@@ -69,6 +69,7 @@ class SubmissionModel(Model):
     last_error = UnicodeAttribute(null=True)
     response_summary = UnicodeAttribute(null=True)
     submitted_hash = UnicodeAttribute(null=True)
+    change = UnicodeAttribute(null=True)
     lease_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

@@ -13,6 +13,7 @@ import boto3
 
 from infra.fanout import FanOut
 from infra.publisher import QueuePublisher
+from infra.retry import QueueControl, RetryPolicy
 from infra.settings import FanoutSettings, SubmitSettings, load_env_model
 from infra.store import DynamoStore
 from infra.worker import SubmitWorker
@@ -38,7 +39,14 @@ def submit_worker() -> SubmitWorker:
     store = DynamoStore(settings)
     integration = get_integration(settings.integration_name)
     config = integration.load_config(os.environ)
-    return SubmitWorker(integration.create_submitter(store, config), store)
+    sqs = boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    return SubmitWorker(
+        integration.create_submitter(store, config),
+        store,
+        queue=QueueControl(sqs, settings.queue_url, settings.dead_letter_queue_url),
+        retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
+        max_receive_count=settings.max_receive_count,
+    )
 
 
 def reset() -> None:

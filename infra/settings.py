@@ -111,3 +111,7 @@ class SubmitSettings(TableSettings):
     #: The queue this function consumes (for visibility changes on retry).
     queue_url: str | None = None
     dead_letter_queue_url: str | None = None
+    #: The queue's RedrivePolicy maxReceiveCount: the attempt that reaches it records ``failed``.
+    max_receive_count: int | None = Field(default=None, ge=1)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_max_seconds: float = Field(default=900.0, gt=0, le=43_200)

@@ -16,7 +16,7 @@ from pynamodb.exceptions import PutError
 from infra.models import SERVICE_STATUS_INDEX, EventCacheModel, SubmissionModel, bind_models
 from infra.settings import TableSettings
 from integrations.ports import Claim, ClaimOutcome
-from integrations.records import CachedEvent, SubmissionRecord, SubmissionStatus
+from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def _to_record(item: SubmissionModel) -> SubmissionRecord:
         last_error=item.last_error,
         response_summary=item.response_summary,
         submitted_hash=item.submitted_hash,
+        change=ChangeKind(item.change) if item.change else None,
         lease_until=item.lease_until,
         created_at=item.created_at,
         updated_at=item.updated_at,
@@ -224,6 +225,7 @@ class DynamoSubmissionLedger:
         remote_id: str | None = None,
         last_error: str | None = None,
         response_summary: str | None = None,
+        change: ChangeKind | None = None,
     ) -> SubmissionRecord:
         """Record the outcome of a claimed attempt and release the lease.
 
@@ -242,6 +244,7 @@ class DynamoSubmissionLedger:
             last_error=None if status is SubmissionStatus.SUCCESS else last_error,
             response_summary=response_summary or claimed.response_summary,
             submitted_hash=claimed.data_hash if status is SubmissionStatus.SUCCESS else claimed.submitted_hash,
+            change=(change or claimed.change or ChangeKind.CREATED).value,
             lease_until=None,
             created_at=claimed.created_at or now,
             updated_at=now,

@@ -9,7 +9,10 @@ its visibility timeout) only when a retry may help.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,10 +23,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from infra.messages import QueueMessage
+from infra.retry import QueueControl, RetryPolicy
 from infra.store import DynamoStore
-from integrations.base import DEFAULT_LEASE_SECONDS, BaseSubmitter
-from integrations.errors import IntegrationError
-from integrations.records import CachedEvent, SubmissionStatus, SubmitResult
+from integrations.base import DEFAULT_LEASE_SECONDS, BaseSubmitter, ClaimBusyError
+from integrations.errors import IntegrationError, RetryableSubmitError
+from integrations.records import CachedEvent, ChangeKind, SubmissionStatus, SubmitResult
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +57,20 @@ def parse_message(body: str, service: str) -> QueueMessage:
 class SubmitWorker:
     """Handles SQS batches for one integration's submit function."""
 
-    def __init__(self, submitter: BaseSubmitter, store: DynamoStore) -> None:
+    def __init__(
+        self,
+        submitter: BaseSubmitter,
+        store: DynamoStore,
+        *,
+        queue: QueueControl | None = None,
+        retry: RetryPolicy | None = None,
+        max_receive_count: int | None = None,
+    ) -> None:
         self.submitter = submitter
         self.store = store
+        self.queue = queue
+        self.retry = retry or RetryPolicy()
+        self.max_receive_count = max_receive_count
 
     @property
     def service(self) -> str:
@@ -78,15 +93,56 @@ class SubmitWorker:
         try:
             message = parse_message(record.body, self.service)
         except BadMessageError as exc:
-            logger.error("rejected message %s: %s", record.message_id, exc)
-            raise
+            return await self._reject(record, exc)
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        final = self.max_receive_count is not None and receive_count >= self.max_receive_count
         event = await self._resolve_event(message)
         if event is None:
             logger.warning("event %s is no longer cached; nothing to submit", message.event_id)
             return SubmitResult(message.event_id, self.service, SubmissionStatus.SKIPPED, detail="event removed")
-        result = await self.submitter.submit_event(
-            event, change=message.change, lease_seconds=self._lease_seconds(lambda_context)
+        try:
+            result = await self.submitter.submit_event(
+                event,
+                change=message.change,
+                lease_seconds=self._lease_seconds(lambda_context),
+                final_attempt=final,
+            )
+        except ClaimBusyError as exc:
+            await self._postpone(record, self._until(exc.lease_until), message.event_id, exc)
+            raise
+        except RetryableSubmitError as exc:
+            if not final:
+                await self._postpone(record, self.retry.delay(receive_count, exc.retry_after), message.event_id, exc)
+            raise
+        self._log(result)
+        return result
+
+    async def _reject(self, record: SQSRecord, exc: BadMessageError) -> SubmitResult:
+        """A message that can never succeed goes straight to the DLQ with its reason, not through N retries."""
+        event_id = _event_id_in(record.body)
+        logger.error(
+            "rejected message %s: %s", record.message_id, exc, extra={"event_id": event_id, "service": self.service}
         )
+        moved = self.queue is not None and await asyncio.to_thread(self.queue.dead_letter, record.body, str(exc))
+        if not moved:
+            raise exc  # no DLQ to move it to: let the queue's redrive policy do it
+        return SubmitResult(event_id or "?", self.service, SubmissionStatus.FAILED, error=str(exc))
+
+    async def _postpone(self, record: SQSRecord, seconds: int, event_id: str, exc: Exception) -> None:
+        logger.info(
+            "retrying in %s s", seconds, extra={"event_id": event_id, "service": self.service, "error": str(exc)}
+        )
+        if self.queue is not None:
+            await asyncio.to_thread(self.queue.postpone, record.receipt_handle, seconds)
+
+    @staticmethod
+    def _until(moment: dt.datetime | None) -> int:
+        if moment is None:
+            return 1
+        return max(1, math.ceil((moment - dt.datetime.now(dt.UTC)).total_seconds()) + 1)
+
+    @staticmethod
+    def _log(result: SubmitResult) -> None:
         log = logger.warning if result.status is SubmissionStatus.FAILED else logger.info
         log(
             "submission %s",
@@ -100,9 +156,11 @@ class SubmitWorker:
                 "detail": result.detail,
             },
         )
-        return result
 
     async def _resolve_event(self, message: QueueMessage) -> CachedEvent | None:
+        if message.change is ChangeKind.REMOVED:
+            # The event is gone from the cache; the claim needs only its identity and version.
+            return CachedEvent(message.event_id, {}, message.data_hash, message.version, message.changed_at)
         inline = message.cached_event()
         if inline is not None:
             return inline
@@ -115,3 +173,13 @@ class SubmitWorker:
             return DEFAULT_LEASE_SECONDS
         remaining_ms = context.get_remaining_time_in_millis() - LEASE_SAFETY_MS
         return max(1.0, remaining_ms / 1000)
+
+
+def _event_id_in(body: str) -> str | None:
+    """The event id of a message that failed validation, if it can still be read."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    event_id = data.get("event_id") if isinstance(data, dict) else None
+    return event_id if isinstance(event_id, str) else None

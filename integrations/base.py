@@ -15,6 +15,7 @@ An integration is a small package (see ``integrations/ticketfairy``):
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib
 import importlib.util
 import json
@@ -46,7 +47,11 @@ DEFAULT_LEASE_SECONDS = 60.0
 
 
 class ClaimBusyError(RetryableSubmitError):
-    """Another worker holds a live claim on this (event, integration, version)."""
+    """Another worker holds a live claim on this (event, integration, version) until ``lease_until``."""
+
+    def __init__(self, message: str, *, lease_until: dt.datetime | None = None) -> None:
+        super().__init__(message)
+        self.lease_until = lease_until
 
 
 class Integration(ABC):
@@ -254,12 +259,14 @@ class BaseSubmitter:
         *,
         change: ChangeKind = ChangeKind.CREATED,
         lease_seconds: float | None = None,
+        final_attempt: bool = False,
     ) -> SubmitResult:
         """Claim, transform, submit and record one event version.
 
         Returns the outcome for success, duplicates and permanent failures.
         Raises ``RetryableSubmitError`` (after recording the record as
-        ``pending``) when a later attempt may succeed.
+        ``pending``) when a later attempt may succeed; on the ``final_attempt``
+        the record says ``failed`` instead, before the error is raised.
         """
         lease = self.lease_seconds if lease_seconds is None else lease_seconds
         claim = await asyncio.to_thread(
@@ -271,10 +278,14 @@ class BaseSubmitter:
             lease_seconds=lease,
         )
         if claim.outcome is ClaimOutcome.BUSY:
-            raise ClaimBusyError(f"event {event.event_id} is being submitted to {self.service_name} by another worker")
+            lease_until = claim.record.lease_until if claim.record else None
+            raise ClaimBusyError(
+                f"event {event.event_id} is being submitted to {self.service_name} by another worker",
+                lease_until=lease_until,
+            )
         if claim.outcome is not ClaimOutcome.CLAIMED or claim.record is None:
             return self._unclaimed_result(event, claim.outcome, claim.record)
-        return await self._deliver(event, claim.record, change)
+        return await self._deliver(event, claim.record, change, final_attempt=final_attempt)
 
     def _unclaimed_result(
         self, event: CachedEvent, outcome: ClaimOutcome, record: SubmissionRecord | None
@@ -293,31 +304,77 @@ class BaseSubmitter:
             extra={"claim": outcome.value},
         )
 
-    async def _deliver(self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind) -> SubmitResult:
+    async def _call_destination(
+        self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, ChangeKind]:
+        """Make the one call this change needs: ``(payload, response, change as delivered)``.
+
+        ``response`` is ``None`` when the destination needs no call (a removal
+        of an event it never received, or one it cannot withdraw).
+        """
+        delivered = claimed.remote_id is not None and claimed.submitted_hash is not None
+        if change is ChangeKind.REMOVED:
+            if not delivered or claimed.remote_id is None or not self.integration.supports_deletes:
+                return None, None, ChangeKind.REMOVED
+            return None, await self.client.delete(claimed.remote_id), ChangeKind.REMOVED
+        payload = self.build_payload(event)
+        key = idempotency_key(event.event_id, self.service_name, event.data_hash)
+        if delivered and claimed.remote_id is not None and self.integration.supports_updates:
+            return (
+                payload,
+                await self.client.update(claimed.remote_id, payload, idempotency_key=key),
+                ChangeKind.UPDATED,
+            )
+        # A destination that cannot update gets the changed event as a new submission.
+        return payload, await self.client.submit(payload, idempotency_key=key), change
+
+    async def _deliver(
+        self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind, *, final_attempt: bool
+    ) -> SubmitResult:
         payload: dict[str, Any] | None = None
         try:
-            payload = self.build_payload(event)
-            key = idempotency_key(event.event_id, self.service_name, event.data_hash)
-            response = await self.client.submit(payload, idempotency_key=key)
+            payload, response, change = await self._call_destination(event, claimed, change)
         except (InvalidEventError, PermanentSubmitError) as exc:
-            return await self._finish(claimed, payload, status=SubmissionStatus.FAILED, error=str(exc))
+            return await self._finish(claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change)
         except RetryableSubmitError as exc:
-            await self._finish(claimed, payload, status=SubmissionStatus.PENDING, error=str(exc))
+            await self._record_retryable(claimed, payload, str(exc), change, final_attempt=final_attempt)
             raise
         except Exception as exc:
             # An unexpected error (a bug, an unmapped library error) may be
             # transient: keep the record honest and let the queue retry it.
             error = f"unexpected {type(exc).__name__}: {exc}"
             logger.exception("unexpected error submitting %s to %s", event.event_id, self.service_name)
-            await self._finish(claimed, payload, status=SubmissionStatus.PENDING, error=error)
+            await self._record_retryable(claimed, payload, error, change, final_attempt=final_attempt)
             raise RetryableSubmitError(error) from exc
+        if response is None:
+            reason = (
+                f"removed from the cache; {self.service_name} cannot withdraw events"
+                if claimed.remote_id and claimed.submitted_hash
+                else "removed from the cache before it was submitted"
+            )
+            return await self._finish(claimed, None, status=SubmissionStatus.SKIPPED, summary=reason, change=change)
         return await self._finish(
             claimed,
             payload,
             status=SubmissionStatus.SUCCESS,
             remote_id=self.client.remote_id(response) or claimed.remote_id,
             summary=summarise_response(response),
+            change=change,
         )
+
+    async def _record_retryable(
+        self,
+        claimed: SubmissionRecord,
+        payload: dict[str, Any] | None,
+        error: str,
+        change: ChangeKind,
+        *,
+        final_attempt: bool,
+    ) -> None:
+        if final_attempt:
+            error = f"gave up after {claimed.attempts} attempts: {error}"
+        status = SubmissionStatus.FAILED if final_attempt else SubmissionStatus.PENDING
+        await self._finish(claimed, payload, status=status, error=error, change=change)
 
     async def _finish(
         self,
@@ -328,6 +385,7 @@ class BaseSubmitter:
         remote_id: str | None = None,
         error: str | None = None,
         summary: str | None = None,
+        change: ChangeKind | None = None,
     ) -> SubmitResult:
         record = await asyncio.to_thread(
             self.store.submissions.complete,
@@ -336,6 +394,7 @@ class BaseSubmitter:
             remote_id=remote_id,
             last_error=error,
             response_summary=summary,
+            change=change,
         )
         return SubmitResult(
             event_id=record.event_id,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from integrations.records import CachedEvent, SubmissionRecord, SubmissionStatus
+from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus
 
 
 class ClaimOutcome(StrEnum):
@@ -56,6 +56,7 @@ class SubmissionLedger(Protocol):
         remote_id: str | None = None,
         last_error: str | None = None,
         response_summary: str | None = None,
+        change: ChangeKind | None = None,
     ) -> SubmissionRecord: ...
 
     def event_ids(self, service: str, status: SubmissionStatus | None = None) -> Iterator[str]: ...

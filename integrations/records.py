@@ -56,6 +56,7 @@ class SubmissionRecord:
     last_error: str | None = None
     response_summary: str | None = None
     submitted_hash: str | None = None
+    change: ChangeKind | None = None
     lease_until: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None

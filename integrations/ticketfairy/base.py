@@ -18,6 +18,9 @@ class TicketFairyIntegration(Integration):
     """Submits each event version as a TicketFairy draft event."""
 
     config_model: ClassVar[type[TicketFairyConfig]] = TicketFairyConfig
+    # Drafts can be edited (PATCH) and withdrawn (DELETE) by their id.
+    supports_updates: ClassVar[bool] = True
+    supports_deletes: ClassVar[bool] = True
 
     @property
     def name(self) -> str:

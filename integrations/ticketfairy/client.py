@@ -8,12 +8,14 @@ exception message or a log line, including text the API echoes back.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import logging
 import math
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
@@ -53,10 +55,17 @@ class TicketFairyClient(BaseClient):
         self._api_key = api_key
         self._http = http_client
         self._owns_http = http_client is None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._owns_http and self._http is not None and self._loop is not loop:
+            # Outside Lambda each invocation may run on a new event loop, and pooled
+            # connections belong to the loop that opened them: start a fresh pool.
+            self._http = None
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self.timeout)
+            self._loop = loop
         return self._http
 
     async def submit(self, data: dict[str, Any], *, idempotency_key: str | None = None) -> dict[str, Any]:
@@ -67,16 +76,32 @@ class TicketFairyClient(BaseClient):
         ``PermanentSubmitError`` with the API's own message on any other
         non-2xx status.
         """
+        return await self._send("POST", self.url, data, idempotency_key)
+
+    async def update(
+        self, remote_id: str, data: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """PATCH the draft ``remote_id`` with ``data``; errors as for ``submit``."""
+        return await self._send("PATCH", f"{self.url}/{quote(remote_id, safe='')}", data, idempotency_key)
+
+    async def delete(self, remote_id: str) -> dict[str, Any]:
+        """DELETE the draft ``remote_id``; errors as for ``submit``."""
+        return await self._send("DELETE", f"{self.url}/{quote(remote_id, safe='')}", None, None)
+
+    async def _send(
+        self, method: str, url: str, data: dict[str, Any] | None, idempotency_key: str | None
+    ) -> dict[str, Any]:
         headers = {
             "Authorization": f"Bearer {self._api_key.get_secret_value()}",
-            "Content-Type": "application/json",
             "Accept": "application/json",
         }
+        if data is not None:
+            headers["Content-Type"] = "application/json"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:
             # The per-request timeout also applies to an injected client.
-            response = await self._client().post(self.url, json=data, headers=headers, timeout=self.timeout)
+            response = await self._client().request(method, url, json=data, headers=headers, timeout=self.timeout)
         except httpx.TimeoutException as exc:
             message = f"TicketFairy did not answer within {self.timeout:g}s ({type(exc).__name__})"
             logger.warning(message)

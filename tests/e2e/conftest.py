@@ -18,9 +18,11 @@ from tests.conftest import TEMPLATE
 API_KEY = "e2e-ticketfairy-key"
 
 
-def fast_template(
-    *, visibility_timeout: int = 2, max_receive_count: int | None = None, stream_window: int = 0
-) -> Template:
+#: Retry delays for tests: the production defaults (2 s doubling to 15 min) would take minutes.
+FAST_RETRIES = {"RETRY_BASE_SECONDS": "0.25", "RETRY_MAX_SECONDS": "2"}
+
+
+def fast_template(*, visibility_timeout: int = 2, stream_window: int = 0) -> Template:
     """template.yaml with the waits shortened for tests; everything else exactly as declared.
 
     Batching windows go to zero and queue visibility timeouts to a couple of
@@ -31,16 +33,30 @@ def fast_template(
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in properties:
             properties["VisibilityTimeout"] = visibility_timeout
-            if max_receive_count is not None:
-                properties["RedrivePolicy"]["maxReceiveCount"] = max_receive_count
         for event in (properties.get("Events") or {}).values():
             window = stream_window if event["Type"] == "DynamoDB" else 0
             event["Properties"]["MaximumBatchingWindowInSeconds"] = window
     return Template(body)
 
 
-def start_runtime(template: Template, destination: DraftEventsDestination) -> LocalRuntime:
-    options = RuntimeOptions(template=template, parameter_overrides={"TicketfairyBaseUrl": destination.base_url})
+def start_runtime(
+    template: Template,
+    destination: DraftEventsDestination,
+    *,
+    parameters: dict[str, str] | None = None,
+    submit_env: dict[str, str] | None = None,
+) -> LocalRuntime:
+    """The runtime on ``template``, TicketFairy pointed at ``destination``, its API key in (moto's) SSM."""
+    submit_functions = [
+        logical_id
+        for logical_id, function in template.functions().items()
+        if "INTEGRATION_NAME" in function.environment
+    ]
+    options = RuntimeOptions(
+        template=template,
+        parameter_overrides={"TicketfairyBaseUrl": destination.base_url, **(parameters or {})},
+        environment_overrides={name: {**FAST_RETRIES, **(submit_env or {})} for name in submit_functions},
+    )
     runtime = LocalRuntime(options).start()
     name = template.parameter_values(options.parameter_overrides)["TicketfairyApiKeyParameter"]
     runtime.client("ssm").put_parameter(Name=name, Value=API_KEY, Type="SecureString", Overwrite=True)

@@ -86,9 +86,10 @@ def test_a_failing_stream_record_is_redelivered_with_everything_after_it_and_not
 
 def test_a_message_failing_every_attempt_lands_in_the_dlq_after_max_receive_count() -> None:
     with DraftEventsDestination(api_key=API_KEY, faults=FaultPlan(fail_503=1.0)) as destination:
-        template = fast_template(visibility_timeout=1)
-        max_receive = template.resources["TicketfairyQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
-        runtime = start_runtime(template, destination)
+        max_receive = 3
+        runtime = start_runtime(
+            fast_template(visibility_timeout=1), destination, parameters={"MaxReceiveCount": str(max_receive)}
+        )
         try:
             store = runtime_store(runtime)
             import_events(
@@ -107,7 +108,10 @@ def test_a_message_failing_every_attempt_lands_in_the_dlq_after_max_receive_coun
             record = store.submissions.get(event_id_for("https://example.com/doomed"), "ticketfairy")
             assert record is not None
             assert record.attempts == max_receive
+            # The attempt that exhausted maxReceiveCount recorded the failure before the DLQ took the message.
+            assert record.status is SubmissionStatus.FAILED
             assert record.last_error is not None
+            assert record.last_error.startswith(f"gave up after {max_receive} attempts:")
             assert "503" in record.last_error
         finally:
             runtime.stop()

@@ -35,6 +35,8 @@ class Backend(Protocol):
 
     def creates(self) -> list[dict[str, Any]]: ...
 
+    def updates(self) -> list[tuple[str, dict[str, Any]]]: ...
+
 
 def import_all(store: DynamoStore, events: list[dict[str, Any]]) -> None:
     report = import_events(store.events, [(str(n), event) for n, event in enumerate(events)])
@@ -56,7 +58,14 @@ class InProcess:
             assert self.pipeline.run_submit(messages) == {"batchItemFailures": []}
 
     def creates(self) -> list[dict[str, Any]]:
-        return [json.loads(call.request.content) for call in self.router.calls]
+        return [json.loads(call.request.content) for call in self.router.calls if call.request.method == "POST"]
+
+    def updates(self) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (call.request.url.path, json.loads(call.request.content))
+            for call in self.router.calls
+            if call.request.method == "PATCH"
+        ]
 
 
 class OnServer:
@@ -72,6 +81,9 @@ class OnServer:
 
     def creates(self) -> list[dict[str, Any]]:
         return [request.body for request in self.destination.accepted_creates()]
+
+    def updates(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(r.path, r.body) for r in self.destination.received() if r.method == "PATCH" and r.status == 200]
 
 
 @pytest.fixture(params=["in-process", "server"])
@@ -90,6 +102,9 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
                     if request.headers["Authorization"] == f"Bearer {API_KEY}"
                     else httpx.Response(401)
                 )
+            )
+            router.patch(url__regex=rf"^{BASE_URL}/api/draft-events/\d+$").mock(
+                return_value=httpx.Response(200, json={"data": {"id": "updated"}})
             )
             yield InProcess(pipeline, router)
     else:
@@ -129,14 +144,16 @@ def test_the_pipeline_behaves_the_same_on_both_backends(backend: Backend) -> Non
     backend.deliver()
     assert len(backend.creates()) == 3
 
-    # When one event changes, only that one is delivered again
+    # When one event changes, only that one is delivered again: as an update of its draft
     changed = sample_events()
     changed[2]["title"] = "Festival Day One (sold out)"
+    festival_id = event_id_for(changed[2]["source_url"])
+    remote_id = next(r.remote_id for r in first if r.event_id == festival_id)
     import_all(backend.store, changed)
     backend.deliver()
-    creates = backend.creates()
-    assert len(creates) == 4
-    assert creates[-1]["data"]["attributes"]["title"] == "Festival Day One (sold out)"
-    after = {r.event_id: r for r in records(backend.store)}
-    festival = after[event_id_for(changed[2]["source_url"])]
+    assert len(backend.creates()) == 3
+    [(path, body)] = backend.updates()
+    assert path == f"/api/draft-events/{remote_id}"
+    assert body["data"]["attributes"]["title"] == "Festival Day One (sold out)"
+    festival = {r.event_id: r for r in records(backend.store)}[festival_id]
     assert (festival.status, festival.version) == (SubmissionStatus.SUCCESS, 2)

@@ -24,7 +24,7 @@ from infra.importer import import_events
 from infra.settings import TableSettings, load_env_model
 from infra.store import DynamoStore
 from integrations.event_data import event_id_for
-from integrations.records import SubmissionStatus
+from integrations.records import ChangeKind, SubmissionStatus
 from tests.conftest import REGION, Deployment
 
 API_KEY = "tf-live-secret-key"
@@ -141,6 +141,9 @@ def ticketfairy() -> Iterator[respx.MockRouter]:
         router.post(f"{BASE_URL}/api/draft-events").mock(
             side_effect=lambda request: httpx.Response(201, json={"data": {"id": str(next(counter))}})
         )
+        router.route(method__in=["PATCH", "DELETE"], url__regex=rf"^{BASE_URL}/api/draft-events/\d+$").mock(
+            side_effect=lambda request: httpx.Response(200, json={"data": {"id": request.url.path.rsplit("/", 1)[1]}})
+        )
         yield router
 
 
@@ -223,7 +226,11 @@ def test_reimport_identical_queues_nothing_and_a_change_resubmits_only_that_even
     assert pipeline.stream_records() == []
     assert pipeline.queued() == []
 
-    # Changing one event resubmits exactly that one.
+    # Changing one event sends exactly that one again, as an update of the draft it created.
+    jazz_id = event_id_for(changed_url := sample_events()[1]["source_url"])
+    before = pipeline.store.submissions.get(jazz_id, "ticketfairy")
+    assert before is not None
+    assert changed_url
     changed = sample_events()
     changed[1]["title"] = "Jazz Brunch (moved indoors)"
     pipeline.import_(changed)
@@ -233,14 +240,13 @@ def test_reimport_identical_queues_nothing_and_a_change_resubmits_only_that_even
     assert json.loads(messages[0]["Body"])["event_id"] == event_id_for(changed[1]["source_url"])
     assert pipeline.run_submit(messages) == {"batchItemFailures": []}
     assert len(ticketfairy.calls) == 4
-    assert (
-        json.loads(ticketfairy.calls[-1].request.content)["data"]["attributes"]["title"]
-        == "Jazz Brunch (moved indoors)"
-    )
-    record = pipeline.store.submissions.get(event_id_for(changed[1]["source_url"]), "ticketfairy")
+    update = ticketfairy.calls[-1].request
+    assert (update.method, update.url.path) == ("PATCH", f"/api/draft-events/{before.remote_id}")
+    assert json.loads(update.content)["data"]["attributes"]["title"] == "Jazz Brunch (moved indoors)"
+    record = pipeline.store.submissions.get(jazz_id, "ticketfairy")
     assert record is not None
-    assert record.status is SubmissionStatus.SUCCESS
-    assert record.version == 2
+    assert (record.status, record.version, record.change) == (SubmissionStatus.SUCCESS, 2, ChangeKind.UPDATED)
+    assert record.remote_id == before.remote_id
 
 
 def test_destination_errors_are_recorded_not_reported_as_success(

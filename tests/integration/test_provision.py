@@ -128,8 +128,9 @@ def test_queues_redrive_to_their_dead_letter_queue(
 
     assert json.loads(attributes["RedrivePolicy"]) == {
         "deadLetterTargetArn": resources.attributes[("TicketfairyDeadLetterQueue", "Arn")],
-        "maxReceiveCount": declared["RedrivePolicy"]["maxReceiveCount"],
+        "maxReceiveCount": int(template.parameters["MaxReceiveCount"]["Default"]),
     }
+    assert declared["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
     assert attributes["VisibilityTimeout"] == str(declared["VisibilityTimeout"])
 
 

@@ -235,7 +235,7 @@ def test_stream_event_sources_are_bounded(template: Template) -> None:
         where = f"{function.logical_id}.{event.name}"
         properties = event.properties
         patterns = [json.loads(item["Pattern"]) for item in properties["FilterCriteria"]["Filters"]]
-        assert patterns == [{"eventName": ["INSERT", "MODIFY"]}], where
+        assert patterns == [{"eventName": ["INSERT", "MODIFY", "REMOVE"]}], where
         assert properties["BisectBatchOnFunctionError"] is True, where
         assert 0 <= properties["MaximumRetryAttempts"] <= 10, where
         assert 60 <= properties["MaximumRecordAgeInSeconds"] <= 6 * 3600, where
@@ -269,7 +269,8 @@ def test_every_dead_letter_queue_outlives_its_source(template: Template) -> None
         dead_letter = properties["RedrivePolicy"]["deadLetterTargetArn"]
         assert dead_letter == {"Fn::GetAtt": [dead_letter["Fn::GetAtt"][0], "Arn"]}, logical_id
         dead_letter_properties = queues[dead_letter["Fn::GetAtt"][0]]["Properties"]
-        assert 1 <= properties["RedrivePolicy"]["maxReceiveCount"] <= 10, logical_id
+        max_receive = resolve(properties["RedrivePolicy"]["maxReceiveCount"], template.context())
+        assert 1 <= int(max_receive) <= 10, logical_id
         assert dead_letter_properties["MessageRetentionPeriod"] > properties.get(
             "MessageRetentionPeriod", DEFAULT_RETENTION_SECONDS
         ), logical_id
