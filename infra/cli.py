@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import boto3
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from infra.importer import import_events, read_items
+from infra.redrive import redrive
 from infra.settings import TableSettings
 from infra.store import DynamoStore
 from integrations.errors import ConfigurationError, IntegrationError
@@ -27,6 +29,8 @@ from integrations.registry import all_integrations, get_integration
 app = typer.Typer(help="Deliver cached events to integrations, and see what happened.", no_args_is_help=True)
 integrations_app = typer.Typer(help="Registered integrations.", no_args_is_help=True)
 app.add_typer(integrations_app, name="integrations")
+dlq_app = typer.Typer(help="Dead-letter queues: inspect and redrive.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 errors = Console(stderr=True)
 
@@ -90,9 +94,9 @@ def import_command(
     """Import events into the cache; only new or changed ones are written (and delivered)."""
     store = _store(endpoint_url, event_cache_table, submissions_table, region)
     if file == "-":
-        items = list(read_items(sys.stdin))
+        items = list(read_items(sys.stdin.buffer))
     else:
-        with Path(file).open(encoding="utf-8") as stream:
+        with Path(file).open("rb") as stream:
             items = list(read_items(stream))
     report = import_events(store.events, items)
     for invalid in report.invalid:
@@ -171,6 +175,62 @@ def submit_command(
         ]
 
     console.print_json(json.dumps(asyncio.run(run())))
+
+
+StackOption = Annotated[
+    str, typer.Option("--stack", envvar="EVENT_IMPORTER_STACK", help="Stack name: queues are <stack>-<integration>.")
+]
+
+
+def _queues(integration: str, stack: str, endpoint_url: str | None, region: str | None) -> tuple[Any, str, str]:
+    get_integration(integration)  # an unknown name fails here, listing the known ones
+    sqs = boto3.client("sqs", region_name=region or "us-east-1", endpoint_url=endpoint_url)
+    source = sqs.get_queue_url(QueueName=f"{stack}-{integration}")["QueueUrl"]
+    dead_letter = sqs.get_queue_url(QueueName=f"{stack}-{integration}-dlq")["QueueUrl"]
+    return sqs, source, dead_letter
+
+
+@dlq_app.command("redrive")
+def dlq_redrive_command(
+    integration: Annotated[str, typer.Argument(help="Integration whose DLQ to redrive.")],
+    limit: Annotated[int | None, typer.Option("--limit", help="Move at most this many messages.")] = None,
+    stack: StackOption = DEFAULT_STACK,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Move dead-lettered messages back to the integration's queue (the console's "Start DLQ redrive")."""
+    sqs, source, dead_letter = _queues(integration, stack, endpoint_url, region)
+    report = redrive(sqs, dead_letter_queue_url=dead_letter, source_queue_url=source, limit=limit)
+    console.print(f"moved {report.moved} message(s) from {dead_letter} to {source}")
+    if report.failed:
+        errors.print(f"[red]{len(report.failed)} could not be moved[/]: {', '.join(sorted(report.failed))}")
+        raise typer.Exit(1)
+
+
+@dlq_app.command("show")
+def dlq_show_command(
+    integration: Annotated[str, typer.Argument(help="Integration whose DLQ to show.")],
+    stack: StackOption = DEFAULT_STACK,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Count the DLQ's messages and show a few, with the reason each was dead-lettered (if recorded)."""
+    sqs, _, dead_letter = _queues(integration, stack, endpoint_url, region)
+    attributes = sqs.get_queue_attributes(QueueUrl=dead_letter, AttributeNames=["ApproximateNumberOfMessages"])
+    console.print(f"{attributes['Attributes']['ApproximateNumberOfMessages']} message(s) in {dead_letter}")
+    # Peek without hiding them: a zero visibility timeout leaves them in place.
+    peeked = sqs.receive_message(
+        QueueUrl=dead_letter, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+    ).get("Messages", [])
+    table = Table("message", "event", "reason")
+    for message in peeked:
+        try:
+            event_id = str(json.loads(message["Body"]).get("event_id", ""))
+        except (ValueError, AttributeError):
+            event_id = "(unreadable)"
+        reason = message.get("MessageAttributes", {}).get("error", {}).get("StringValue", "retries exhausted")
+        table.add_row(message["MessageId"], event_id, reason)
+    console.print(table)
 
 
 @app.command("local")

@@ -102,33 +102,47 @@ def _write(repository: DynamoEventRepository, batch: list[_Prepared]) -> list[Im
     ]
 
 
-def read_items(stream: IO[str]) -> Iterator[tuple[str, Mapping[str, Any] | InvalidItem]]:
-    """Labelled items from a JSON array or JSON-lines text.
+def read_items(stream: IO[bytes] | IO[str]) -> Iterator[tuple[str, Mapping[str, Any] | InvalidItem]]:
+    """Labelled items from a JSON array or JSON-lines document (bytes are read as UTF-8).
 
     Each item is a dict or an ``InvalidItem`` saying which line or item is
-    broken and why, so one bad line never stops the rest.
+    broken and why (bad JSON, bad UTF-8, not an object), so one bad line
+    never stops the rest.
     """
-    text = stream.read()
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield "file", InvalidItem("file", [f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"])
-            return
-        for index, item in enumerate(data, start=1):
-            yield _labelled(f"item {index}", item)
+    raw = stream.read()
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    if data.lstrip().startswith(b"["):
+        yield from _array_items(data)
         return
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
         label = f"line {number}"
         try:
-            item = json.loads(line)
+            item = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            yield (
+                label,
+                InvalidItem(label, [f"not valid UTF-8: byte 0x{line[exc.start]:02x} at column {exc.start + 1}"]),
+            )
+            continue
         except json.JSONDecodeError as exc:
             yield label, InvalidItem(label, [f"not valid JSON at column {exc.colno}: {exc.msg}"])
             continue
         yield _labelled(label, item)
+
+
+def _array_items(data: bytes) -> Iterator[tuple[str, Mapping[str, Any] | InvalidItem]]:
+    try:
+        items = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        yield "file", InvalidItem("file", [f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"])
+        return
+    except json.JSONDecodeError as exc:
+        yield "file", InvalidItem("file", [f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"])
+        return
+    for index, item in enumerate(items, start=1):
+        yield _labelled(f"item {index}", item)
 
 
 def _labelled(label: str, item: object) -> tuple[str, Mapping[str, Any] | InvalidItem]:

@@ -86,8 +86,13 @@ def clean_text(value: str) -> str:
 
     Paragraph breaks survive as single blank lines; everything else collapses
     to single spaces.  ``"<p>Live &amp; loud</p><script>x()</script>"`` becomes
-    ``"Live & loud"``.
+    ``"Live & loud"``.  Raises ``ValueError`` for text that cannot be UTF-8
+    (lone surrogates, as a bad decode with ``surrogateescape`` leaves them).
     """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"is not valid UTF-8 text (character {exc.start + 1} is {value[exc.start]!r})") from exc
     if "<" in value or "&" in value:
         extractor = _TextExtractor()
         extractor.feed(value)

@@ -90,7 +90,7 @@ def run_demo(
             runtime.client("ssm").put_parameter(Name=parameter, Value=DEMO_API_KEY, Type="SecureString", Overwrite=True)
             store = _store(runtime)
 
-            with sample_file.open(encoding="utf-8") as stream:
+            with sample_file.open("rb") as stream:
                 items = list(read_items(stream))
             summary.events_in_file = len(items)
             report = import_events(store.events, items)

@@ -62,6 +62,8 @@ class FunctionHost:
         self.start_timeout = start_timeout
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
+        #: Execution environments started: 1 + one per crash or timeout.
+        self.starts = 0
 
     @property
     def pid(self) -> int | None:
@@ -83,6 +85,7 @@ class FunctionHost:
             start_new_session=True,
         )
         self._process = process
+        self.starts += 1
         if self._read_line(self.start_timeout) is None:
             self._kill()
             raise RuntimeError(f"{self.function_name} failed to start (its output is above)")
@@ -115,7 +118,7 @@ class FunctionHost:
             answer = self._read_line(self.timeout_seconds)
             elapsed = (time.monotonic() - started) * 1000
             if answer is None:
-                timed_out = self._process is not None and self._process.poll() is None
+                timed_out = self._process is not None and not _exits_within(self._process, 0.5)
                 self._kill()
                 error = f"Task timed out after {self.timeout_seconds:.2f} seconds" if timed_out else "Runtime exited"
                 return Invocation(error=error, duration_ms=elapsed)
@@ -135,6 +138,12 @@ class FunctionHost:
                 with contextlib.suppress(OSError):
                     stream.close()
 
+    def reconfigure(self, environment: Mapping[str, str]) -> None:
+        """Replace the environment; the next invocation starts a fresh process with it (as Lambda does)."""
+        self.stop()
+        with self._lock:
+            self.environment = dict(environment)
+
     def stop(self) -> None:
         """Ask the host to exit (end of its input); kill it if it does not."""
         with self._lock:
@@ -149,7 +158,18 @@ class FunctionHost:
             self._kill()
 
 
+def _exits_within(process: subprocess.Popen[str], seconds: float) -> bool:
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
 def _serve(handler_path: str, function_name: str, memory_mb: int, requests: IO[str], replies: IO[str]) -> None:
+    from infra.local import chaos
+
+    chaos.install()
     module_name, _, attribute = handler_path.rpartition(".")
     handler = getattr(importlib.import_module(module_name), attribute)
     replies.write(json.dumps({"ready": True}) + "\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ class RuntimeOptions:
     stack_name: str = "local"
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     environment_overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # per function logical id
+    #: Concurrent executions per SQS source, at most; the template's ScalingConfig may set fewer.
+    max_concurrency: int = 2
+    #: Fault injection: the share of received messages the queue sources deliver twice.
+    duplicate_delivery_rate: float = 0.0
     verbose: bool = False
 
 
@@ -60,7 +65,7 @@ class LocalRuntime:
         self._server: MotoServer | None = None
         self.endpoint_url = self.options.endpoint_url or ""
         self._resources: ProvisionedResources | None = None
-        self.hosts: dict[str, FunctionHost] = {}
+        self.hosts: dict[str, list[FunctionHost]] = {}
         self.stream_sources: list[StreamSource] = []
         self.queue_sources: list[QueueSource] = []
 
@@ -81,12 +86,14 @@ class LocalRuntime:
             parameter_overrides=self.options.parameter_overrides,
         )
         for function in self.template.functions().values():
-            self.hosts[function.logical_id] = self._host(function)
-        for host in self.hosts.values():
-            host.start()
-        for function in self.template.functions().values():
             for source in function.events.values():
                 self._add_source(function, source)
+        # Cold starts in parallel: each host imports its handler in its own process.
+        starters = [threading.Thread(target=host.start) for hosts in self.hosts.values() for host in hosts]
+        for starter in starters:
+            starter.start()
+        for starter in starters:
+            starter.join()
         for thread in [*self.stream_sources, *self.queue_sources]:
             thread.start()
         logger.info("local runtime up at %s", self.endpoint_url)
@@ -99,8 +106,9 @@ class LocalRuntime:
             source.stop()
         for source in sources:
             source.join(timeout=60)
-        for host in self.hosts.values():
-            host.stop()
+        for hosts in self.hosts.values():
+            for host in hosts:
+                host.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -153,14 +161,22 @@ class LocalRuntime:
         env.update(self.options.environment_overrides.get(logical_id, {}))
         return env
 
-    def _host(self, function: Function) -> FunctionHost:
-        return FunctionHost(
+    def update_environment(self, logical_id: str, overrides: Mapping[str, str]) -> None:
+        """Change one function's environment overrides; its host restarts with them on next use."""
+        self.options.environment_overrides[logical_id] = dict(overrides)
+        for host in self.hosts.get(logical_id, []):
+            host.reconfigure(self.environment(logical_id))
+
+    def _new_host(self, function: Function) -> FunctionHost:
+        host = FunctionHost(
             function.logical_id,
             function.handler,
             self.environment(function.logical_id),
             timeout_seconds=function.timeout,
             memory_mb=function.memory_size,
         )
+        self.hosts.setdefault(function.logical_id, []).append(host)
+        return host
 
     def _resolved(self, source: EventSource) -> dict[str, Any]:
         context = self.resources.context(self.template, self.options.parameter_overrides)
@@ -169,31 +185,20 @@ class LocalRuntime:
 
     def _add_source(self, function: Function, source: EventSource) -> None:
         properties = self._resolved(source)
-        host = self.hosts[function.logical_id]
         if source.type == "SQS":
             queue_id = source.target
             if queue_id is None:
                 raise LookupError(f"{function.logical_id}.{source.name} names no queue")
-            self.queue_sources.append(
-                QueueSource(
-                    invoker=host,
-                    sqs=self.client("sqs"),
-                    queue_url=self.resources.physical_ids[queue_id],
-                    queue_arn=properties["Queue"],
-                    region=REGION,
-                    settings=QueueSettings(
-                        batch_size=int(properties.get("BatchSize", 10)),
-                        batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
-                    ),
-                )
-            )
+            scaling = int((properties.get("ScalingConfig") or {}).get("MaximumConcurrency", 1000))
+            for _ in range(max(1, min(scaling, self.options.max_concurrency))):
+                self._add_queue_source(function, queue_id, properties)
         elif source.type == "DynamoDB":
             on_failure = (properties.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
             failure_queue = self._queue_url_for_arn(on_failure) if on_failure else None
             filters = (properties.get("FilterCriteria") or {}).get("Filters", [])
             self.stream_sources.append(
                 StreamSource(
-                    invoker=host,
+                    invoker=self._new_host(function),
                     streams=self.client("dynamodbstreams"),
                     sqs=self.client("sqs"),
                     stream_arn=properties["Stream"],
@@ -212,6 +217,22 @@ class LocalRuntime:
             )
         else:
             logger.warning("%s: %s event sources are not run locally", function.logical_id, source.type)
+
+    def _add_queue_source(self, function: Function, queue_id: str, properties: Mapping[str, Any]) -> None:
+        self.queue_sources.append(
+            QueueSource(
+                invoker=self._new_host(function),
+                sqs=self.client("sqs"),
+                queue_url=self.resources.physical_ids[queue_id],
+                queue_arn=properties["Queue"],
+                region=REGION,
+                settings=QueueSettings(
+                    batch_size=int(properties.get("BatchSize", 10)),
+                    batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
+                    duplicate_rate=self.options.duplicate_delivery_rate,
+                ),
+            )
+        )
 
     def _queue_url_for_arn(self, arn: str) -> str:
         for (logical_id, attribute), value in self.resources.attributes.items():
@@ -234,7 +255,7 @@ class LocalRuntime:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
     def consumed_queues(self) -> list[str]:
-        return [source.queue_url for source in self.queue_sources]
+        return sorted({source.queue_url for source in self.queue_sources})
 
     def drained(self) -> bool:
         """True when the stream has nothing left to deliver and every consumed queue is empty."""

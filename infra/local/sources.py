@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import random
 import threading
 import time
 import uuid
@@ -90,6 +91,7 @@ class SourceStats:
     records_delivered: int = 0
     sent_to_on_failure: int = 0
     deleted: int = 0
+    duplicates_injected: int = 0
 
 
 class _Source(threading.Thread):
@@ -323,6 +325,9 @@ class QueueSettings:
 
     batch_size: int = 10
     batching_window_seconds: float = 0.0
+    #: Fault injection: the share of received messages that SQS "delivers twice" (a copy is queued).
+    duplicate_rate: float = 0.0
+    seed: int = 0
 
 
 class QueueSource(_Source):
@@ -338,11 +343,13 @@ class QueueSource(_Source):
         self.queue_arn = queue_arn
         self.region = region
         self.settings = settings
+        self._rng = random.Random(settings.seed)  # noqa: S311 - fault injection, not security
 
     def poll_once(self) -> bool:
         messages = self._receive_batch()
         if not messages:
             return False
+        self._inject_duplicates(messages)
         invocation = self.invoker.invoke(sqs_event(messages, queue_arn=self.queue_arn, region=self.region))
         self.stats.invocations += 1
         failed = failed_identifiers(invocation)
@@ -357,6 +364,15 @@ class QueueSource(_Source):
         self._delete_messages(done)
         self.stats.records_delivered += len(done)
         return True
+
+    def _inject_duplicates(self, messages: list[dict[str, Any]]) -> None:
+        # SQS is at-least-once: a second copy of a message may arrive at any later time.
+        if self.settings.duplicate_rate <= 0:
+            return
+        for message in messages:
+            if self._rng.random() < self.settings.duplicate_rate:
+                self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message["Body"])
+                self.stats.duplicates_injected += 1
 
     def _receive_batch(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []

@@ -22,13 +22,18 @@ API_KEY = "e2e-ticketfairy-key"
 FAST_RETRIES = {"RETRY_BASE_SECONDS": "0.25", "RETRY_MAX_SECONDS": "2"}
 
 
-def fast_template(*, visibility_timeout: int = 2, stream_window: int = 0) -> Template:
+def fast_template(
+    *, visibility_timeout: int = 2, stream_window: int = 0, function_timeout: int | None = None
+) -> Template:
     """template.yaml with the waits shortened for tests; everything else exactly as declared.
 
     Batching windows go to zero and queue visibility timeouts to a couple of
     seconds, so retries and dead-lettering happen in seconds, not minutes.
     """
     body: dict[str, Any] = copy.deepcopy(load_template(TEMPLATE))
+    if function_timeout is not None:
+        # Claims are leased for the rest of an invocation: a short timeout makes a crashed claim expire soon.
+        body["Globals"]["Function"]["Timeout"] = function_timeout
     for resource in body["Resources"].values():
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in properties:

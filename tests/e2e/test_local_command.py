@@ -69,7 +69,7 @@ def test_local_stops_cleanly_and_frees_its_ports(stop_signal: signal.Signals, tm
         ports = {int(port) for port in URL.findall(output)}
         assert len(ports) == 2, output  # the moto server and the TicketFairy stand-in
         hosts = child_pids(process.pid)
-        assert len(hosts) == 2, "expected one host process per function in the template"
+        assert len(hosts) >= 2, "expected host processes for the template's functions"
 
         process.send_signal(stop_signal)
         rest, _ = process.communicate(timeout=60)
