@@ -50,6 +50,7 @@ def start_runtime(
     *,
     parameters: dict[str, str] | None = None,
     submit_env: dict[str, str] | None = None,
+    duplicate_delivery_rate: float = 0.0,
 ) -> LocalRuntime:
     """The runtime on ``template``, TicketFairy pointed at ``destination``, its API key in (moto's) SSM."""
     submit_functions = [
@@ -61,6 +62,7 @@ def start_runtime(
         template=template,
         parameter_overrides={"TicketfairyBaseUrl": destination.base_url, **(parameters or {})},
         environment_overrides={name: {**FAST_RETRIES, **(submit_env or {})} for name in submit_functions},
+        duplicate_delivery_rate=duplicate_delivery_rate,
     )
     runtime = LocalRuntime(options).start()
     name = template.parameter_values(options.parameter_overrides)["TicketfairyApiKeyParameter"]

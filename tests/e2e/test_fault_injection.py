@@ -1,0 +1,139 @@
+"""Effectively-once delivery under injected faults, end to end on the local runtime.
+
+The destination fails about 20 % of calls with 503 and 5 % with 429 +
+Retry-After, holds some answers beyond the client's timeout (after doing the
+work), rejects a known set of poison events, and honours Idempotency-Key.  The
+runtime delivers some messages twice and kills the function's sandbox between
+the destination's answer and the record write.  Every valid event must end
+with exactly one success record and exactly one draft; nothing may be lost.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from infra.importer import import_events
+from infra.local.chaos import CHAOS_VARIABLE
+from infra.local.destination import DraftEventsDestination, FaultPlan
+from infra.local.runtime import LocalRuntime
+from infra.store import DynamoStore
+from integrations.event_data import event_id_for
+from integrations.records import SubmissionStatus
+from integrations.registry import integration_names
+from tests.e2e.conftest import API_KEY, fast_template, runtime_store, start_runtime
+
+pytestmark = pytest.mark.e2e
+
+EVENTS = 300
+POISON = {f"Fault test {n}" for n in (7, 77, 150, 222, 299)}
+TERMINAL = {SubmissionStatus.SUCCESS, SubmissionStatus.FAILED}
+
+
+def events() -> list[dict[str, Any]]:
+    cities = [("Berlin", "Germany"), ("London", "United Kingdom"), ("Tokyo", "Japan"), ("Chicago", "USA")]
+    return [
+        {
+            "title": f"Fault test {n}",
+            "venue": f"Venue {n % 17}",
+            "date": f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}",
+            "time": {"start": "22:00", "end": "04:00"} if n % 3 else {"start": "19:30"},
+            "lineup": [f"Artist {n}", f"Artist {n + 1}"],
+            "location": {"city": cities[n % 4][0], "country": cities[n % 4][1]},
+            "source_url": f"https://faults.example.com/events/{n}",
+        }
+        for n in range(EVENTS)
+    ]
+
+
+def wait_for_outcomes(store: DynamoStore, services: list[str], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        settled = sum(
+            1 for service in services for status in TERMINAL for _ in store.submissions.event_ids(service, status)
+        )
+        if settled >= EVENTS * len(services):
+            return
+        time.sleep(0.5)
+
+
+def test_every_valid_event_is_delivered_exactly_once_under_faults(capsys: pytest.CaptureFixture[str]) -> None:
+    faults = FaultPlan(
+        seed=2026,
+        fail_503=0.20,
+        fail_429=0.05,
+        delay_beyond_timeout=0.03,
+        delay_seconds=2.0,
+        retry_after_seconds=1,
+        poison_titles=frozenset(POISON),
+    )
+    chaos = {CHAOS_VARIABLE: json.dumps({"crash_after_submit": 0.02, "seed": 11})}
+    with DraftEventsDestination(api_key=API_KEY, faults=faults) as destination:
+        runtime: LocalRuntime = start_runtime(
+            fast_template(visibility_timeout=2, function_timeout=6),
+            destination,
+            # High enough that a valid event never exhausts its attempts by bad luck (0.3^10).
+            parameters={"MaxReceiveCount": "10"},
+            submit_env={"TICKETFAIRY_TIMEOUT_SECONDS": "1", **chaos},
+            duplicate_delivery_rate=0.05,
+        )
+        try:
+            store = runtime_store(runtime)
+            services = integration_names()
+            started = time.monotonic()
+            report = import_events(store.events, [(str(n), event) for n, event in enumerate(events())])
+            assert len(report.outcomes) == EVENTS
+            wait_for_outcomes(store, services, started + 400)
+            assert runtime.wait_until_drained(timeout=120)
+            elapsed = time.monotonic() - started
+
+            creates = Counter(request.body["data"]["attributes"]["title"] for request in destination.accepted_creates())
+            lost = 0
+            retries = 0
+            for service in services:
+                records = {record.event_id: record for record in store.submissions.records(service)}
+                for event in events():
+                    record = records.get(event_id_for(event["source_url"]))
+                    retries += (record.attempts - 1) if record else 0
+                    if event["title"] in POISON:
+                        # Poison events fail for good, with the destination's own reason.
+                        assert record is not None
+                        assert record.status is SubmissionStatus.FAILED, event["title"]
+                        assert "rejected" in (record.last_error or ""), record.last_error
+                        assert creates[event["title"]] == 0
+                    elif record is None or record.status is not SubmissionStatus.SUCCESS:
+                        lost += 1
+                    else:
+                        assert creates[event["title"]] == 1, f"{event['title']} created {creates[event['title']]}x"
+                        assert record.remote_id is not None
+            assert lost == 0
+            assert sum(creates.values()) == (EVENTS - len(POISON)) * len(services)
+
+            # Nothing is left in any queue, dead-letter queues included.
+            for logical_id, resource in runtime.template.resources.items():
+                if resource["Type"] == "AWS::SQS::Queue":
+                    assert runtime.queue_depth(runtime.queue_url(logical_id)) == 0, logical_id
+
+            injected = destination.fault_counts()
+            crashes = sum(source.stats.function_errors for source in runtime.queue_sources)
+            duplicates = sum(source.stats.duplicates_injected for source in runtime.queue_sources)
+            replays = destination.counters().get("replayed", 0)
+            assert injected["fail_503"] > 0
+            assert injected["fail_429"] > 0
+            assert injected["delay_beyond_timeout"] > 0
+            assert duplicates > 0
+            figures = (
+                f"fault injection: events={EVENTS} integrations={len(services)} "
+                f"faults(503={injected['fail_503']} 429={injected['fail_429']} "
+                f"timeouts={injected['delay_beyond_timeout']} poison={injected['poison']} "
+                f"crashes={crashes} duplicate_deliveries={duplicates}) retries={retries} "
+                f"duplicates_suppressed={duplicates + replays} (replayed_at_destination={replays}) "
+                f"lost={lost} seconds={elapsed:.1f}"
+            )
+            with capsys.disabled():  # the figures belong in every run's output, not only a failing one's
+                print(f"\n{figures}")
+        finally:
+            runtime.stop()
