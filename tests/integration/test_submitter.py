@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from infra.importer import import_events
 from infra.settings import TableSettings, load_env_model
 from infra.store import DynamoStore
-from integrations.base import BaseSubmitter
-from integrations.records import SubmissionStatus
+from integrations.base import BaseSubmitter, ClaimBusyError
+from integrations.records import CachedEvent, ChangeKind, SubmissionStatus
 from integrations.registry import get_integration
 from integrations.ticketfairy.config import TicketFairyConfig
 from tests.conftest import Deployment
@@ -126,3 +126,83 @@ def test_a_batch_is_submitted_concurrently(
     router.post(ENDPOINT).mock(side_effect=slow)
     asyncio.run(submitter.submit_events("all", concurrency=10))
     assert peak == 10
+
+
+def _deliver_once(submitter: BaseSubmitter, store: DynamoStore) -> str:
+    """Submit 'Show 0' successfully; return its event id."""
+    event = next(e for e in store.events.scan() if e.data["title"] == "Show 0")
+    result = asyncio.run(submitter.submit_event(event))
+    assert result.status is SubmissionStatus.SUCCESS
+    return event.event_id
+
+
+def _changed(store: DynamoStore, event_id: str) -> CachedEvent:
+    current = store.events.get(event_id)
+    assert current is not None
+    data = {**current.data, "title": "Show 0 (moved)"}
+    return CachedEvent(event_id, data, "changed-hash", current.version + 1)
+
+
+def test_a_change_is_an_update_where_supported_and_a_new_submission_otherwise(
+    submitter: BaseSubmitter, store: DynamoStore, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router.post(ENDPOINT).mock(return_value=httpx.Response(201, json={"data": {"id": "41"}}))
+    update = router.patch(f"{ENDPOINT}/41").mock(return_value=httpx.Response(200, json={"data": {"id": "41"}}))
+    event_id = _deliver_once(submitter, store)
+
+    result = asyncio.run(submitter.submit_event(_changed(store, event_id), change=ChangeKind.UPDATED))
+    assert update.call_count == 1
+    record = store.submissions.get(event_id, "ticketfairy")
+    assert record is not None
+    assert (record.status, record.change, record.remote_id) == (SubmissionStatus.SUCCESS, ChangeKind.UPDATED, "41")
+    assert result.status is SubmissionStatus.SUCCESS
+
+    # An integration that cannot update gets the next change as a new submission instead.
+    monkeypatch.setattr(type(submitter.integration), "supports_updates", False)
+    newer = _changed(store, event_id)
+    newer = CachedEvent(event_id, newer.data, "newer-hash", newer.version + 1)
+    asyncio.run(submitter.submit_event(newer, change=ChangeKind.UPDATED))
+    assert update.call_count == 1
+    assert [call.request.method for call in router.calls] == ["POST", "PATCH", "POST"]
+
+
+def test_a_removal_is_a_delete_where_supported_and_recorded_otherwise(
+    submitter: BaseSubmitter, store: DynamoStore, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router.post(ENDPOINT).mock(return_value=httpx.Response(201, json={"data": {"id": "41"}}))
+    delete = router.delete(f"{ENDPOINT}/41").mock(return_value=httpx.Response(204))
+    event_id = _deliver_once(submitter, store)
+    removal = CachedEvent(event_id, {}, "removed:x", 2)
+
+    monkeypatch.setattr(type(submitter.integration), "supports_deletes", False)
+    asyncio.run(submitter.submit_event(removal, change=ChangeKind.REMOVED))
+    record = store.submissions.get(event_id, "ticketfairy")
+    assert record is not None
+    assert (record.status, record.change) == (SubmissionStatus.SKIPPED, ChangeKind.REMOVED)
+    assert record.response_summary == "removed from the cache; ticketfairy cannot withdraw events"
+    assert not delete.called
+
+    monkeypatch.setattr(type(submitter.integration), "supports_deletes", True)
+    asyncio.run(submitter.submit_event(CachedEvent(event_id, {}, "removed:y", 3), change=ChangeKind.REMOVED))
+    assert delete.call_count == 1
+    record = store.submissions.get(event_id, "ticketfairy")
+    assert record is not None
+    assert (record.status, record.change, record.remote_id) == (SubmissionStatus.SUCCESS, ChangeKind.REMOVED, "41")
+
+
+def test_a_live_claim_sends_the_message_back_until_the_lease_ends(
+    submitter: BaseSubmitter, store: DynamoStore, router: respx.MockRouter
+) -> None:
+    router.post(ENDPOINT).mock(return_value=httpx.Response(201, json={"id": "1"}))
+    event = next(iter(store.events.scan()))
+    held = store.submissions.claim(
+        event.event_id, "ticketfairy", data_hash=event.data_hash, version=1, lease_seconds=60
+    )
+    assert held.outcome.value == "claimed"
+
+    with pytest.raises(ClaimBusyError) as busy:
+        asyncio.run(submitter.submit_event(event))
+    assert busy.value.lease_until is not None
+    assert held.record is not None
+    assert busy.value.lease_until == held.record.lease_until
+    assert not router.calls
