@@ -15,7 +15,8 @@ class QueueMessage(BaseModel):
 
     ``event`` carries the ``EventData`` dict when the message fits the inline
     size limit; otherwise it is ``None`` and the worker reads the event from
-    the cache by ``event_id`` (and checks it is still version ``version``).
+    the cache by ``event_id`` (at least version ``version``; a newer one is
+    submitted in its place, since it is what the destination should have).
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -33,7 +33,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> int:
         """Whole seconds before attempt ``attempt + 1``; at least ``retry_after`` when the destination asked."""
-        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
+        # The exponent is capped first: 2 ** 1024 does not fit a float.
+        ceiling = min(self.max_seconds, self.base_seconds * 2.0 ** min(max(0, attempt - 1), 64))
         # Jitter spreads retries of a failed batch so they do not hit the destination together.
         delay = (rng or random).uniform(ceiling / 2, ceiling)
         if retry_after is not None:

@@ -102,9 +102,9 @@ class DynamoEventRepository:
         self.model = model
         self.clock = clock
 
-    def get(self, event_id: str) -> CachedEvent | None:
+    def get(self, event_id: str, *, consistent: bool = False) -> CachedEvent | None:
         try:
-            return _to_cached(self.model.get(event_id))
+            return _to_cached(self.model.get(event_id, consistent_read=consistent))
         except self.model.DoesNotExist:
             return None
 

@@ -42,7 +42,13 @@ class BadMessageError(IntegrationError):
 def parse_message(body: str, service: str) -> QueueMessage:
     """Parse and check one message body; raises ``BadMessageError`` saying what is wrong."""
     try:
-        message = QueueMessage.model_validate_json(body)
+        # json.loads, not pydantic's parser: it keeps a lone surrogate, so invalid text reaches
+        # EventData validation and ends as a failed record that names the field.
+        data = json.loads(body)
+    except ValueError as exc:
+        raise BadMessageError(f"malformed queue message: not valid JSON ({exc})") from exc
+    try:
+        message = QueueMessage.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
@@ -164,8 +170,11 @@ class SubmitWorker:
         inline = message.cached_event()
         if inline is not None:
             return inline
-        # Sent by reference (too large to travel inline): read the current version.
-        return await asyncio.to_thread(self.store.events.get, message.event_id)
+        # Sent by reference (too large to travel inline): read the latest version, consistently.
+        event = await asyncio.to_thread(self.store.events.get, message.event_id, consistent=True)
+        if event is not None and event.version < message.version:
+            raise RetryableSubmitError(f"event {message.event_id} v{message.version} is not readable yet")
+        return event
 
     @staticmethod
     def _lease_seconds(context: LambdaContext | None) -> float:
