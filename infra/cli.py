@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.importer import import_events, read_items
+from infra.local import cli as local_cli
 from infra.redrive import redrive
 from infra.settings import TableSettings
 from infra.store import DynamoStore
@@ -233,36 +234,9 @@ def dlq_show_command(
     console.print(table)
 
 
-@app.command("local")
-def local_command(
-    endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", help="Use this running moto server instead of starting one.")
-    ] = None,
-    parameter: Annotated[
-        list[str] | None, typer.Option("--parameter", "-p", help="Template parameter override NAME=VALUE.")
-    ] = None,
-    destination: Annotated[
-        bool, typer.Option(help="Start a loopback stand-in for TicketFairy and point the integration at it.")
-    ] = True,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
-) -> None:
-    """Run the pipeline locally until Ctrl-C or SIGTERM: moto on loopback, the template's functions and sources."""
-    # Imported here: the local runtime needs moto, which the other commands do not.
-    from infra.local import cli as local_cli
-
-    local_cli.local_command(endpoint_url, parameter, destination, verbose)
-
-
-@app.command("demo")
-def demo_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
-) -> None:
-    """Run the shipped sample events through the whole pipeline locally, and summarise."""
-    from infra.local import cli as local_cli
-    from infra.local.demo import SAMPLE_EVENTS
-
-    local_cli.demo_command(SAMPLE_EVENTS, as_json, verbose)
+# The local runtime's commands; their module defers importing moto until one of them runs.
+app.command("local")(local_cli.local_command)
+app.command("demo")(local_cli.demo_command)
 
 
 def main() -> None:

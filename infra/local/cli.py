@@ -8,7 +8,7 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from aws_lambda_powertools import Logger
@@ -17,7 +17,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra.local.demo import DEMO_API_KEY, SAMPLE_EVENTS, DemoSummary, run_demo
+from infra.local import SAMPLE_EVENTS
+
+if TYPE_CHECKING:
+    from infra.local.demo import DemoSummary
 
 console = Console()
 
@@ -55,6 +58,8 @@ def local_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
 ) -> None:
     """Run the pipeline locally until Ctrl-C or SIGTERM: moto on loopback, the template's functions and sources."""
+    # Imported here: the runtime needs moto, which the CLI's other commands do not.
+    from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY
     from infra.local.destination import DraftEventsDestination
     from infra.local.runtime import LocalRuntime, RuntimeOptions
 
@@ -77,8 +82,7 @@ def local_command(
         runtime.start()
         try:
             if stand_in is not None:
-                name = runtime.template.parameter_values(overrides)["TicketfairyApiKeyParameter"]
-                runtime.client("ssm").put_parameter(Name=name, Value=DEMO_API_KEY, Type="SecureString", Overwrite=True)
+                runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
             env = runtime.environment("FanoutFunction")
             console.print(f"[green]local runtime up[/] at {runtime.endpoint_url}")
             console.print(f"  event cache table  {env['EVENT_CACHE_TABLE']}")
@@ -104,6 +108,8 @@ def demo_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
 ) -> None:
     """Import the sample events, run them through the whole pipeline locally, and summarise."""
+    from infra.local.demo import run_demo
+
     configure_logging(verbose)
     if as_json:
         summary = run_demo(sample_file, verbose=verbose)

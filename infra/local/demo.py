@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from infra.importer import import_events, read_items
+from infra.local import SAMPLE_EVENTS
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
-from infra.settings import TableSettings
 from infra.store import DynamoStore
 from integrations.records import SubmissionStatus
 from integrations.registry import integration_names
 
-SAMPLE_EVENTS = Path(__file__).with_name("sample_events.jsonl")
 DEMO_API_KEY = "demo-ticketfairy-key"  # a local stand-in; never a real key
 API_KEY_PARAMETER = "TicketfairyApiKeyParameter"
 TERMINAL = (SubmissionStatus.SUCCESS, SubmissionStatus.FAILED)
@@ -86,9 +85,8 @@ def run_demo(
     with DraftEventsDestination(api_key=DEMO_API_KEY) as destination:
         options = RuntimeOptions(parameter_overrides={"TicketfairyBaseUrl": destination.base_url}, verbose=verbose)
         with LocalRuntime(options) as runtime:
-            parameter = runtime.template.parameter_values(options.parameter_overrides)[API_KEY_PARAMETER]
-            runtime.client("ssm").put_parameter(Name=parameter, Value=DEMO_API_KEY, Type="SecureString", Overwrite=True)
-            store = _store(runtime)
+            runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
+            store = runtime.store()
 
             with sample_file.open("rb") as stream:
                 items = list(read_items(stream))
@@ -105,18 +103,6 @@ def run_demo(
             summary.destination_creates = len(destination.accepted_creates())
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def _store(runtime: LocalRuntime) -> DynamoStore:
-    env = runtime.environment("FanoutFunction")
-    return DynamoStore(
-        TableSettings(
-            event_cache_table=env["EVENT_CACHE_TABLE"],
-            submissions_table=env["SUBMISSIONS_TABLE"],
-            aws_region=env["AWS_REGION"],
-            aws_endpoint_url=runtime.endpoint_url,
-        )
-    )
 
 
 def _count(store: DynamoStore, service: str) -> dict[str, int]:

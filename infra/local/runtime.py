@@ -25,6 +25,8 @@ from infra.local.host import FunctionHost
 from infra.local.server import MotoServer
 from infra.local.sources import QueueSettings, QueueSource, StreamSettings, StreamSource
 from infra.provision import ProvisionedResources, function_environment, provision
+from infra.settings import TableSettings
+from infra.store import DynamoStore
 from infra.template import EventSource, Function, Template, resolve, target_logical_id
 
 if TYPE_CHECKING:
@@ -239,6 +241,23 @@ class LocalRuntime:
             if attribute == "Arn" and value == arn:
                 return self.resources.physical_ids[logical_id]
         raise LookupError(f"no provisioned queue has ARN {arn}")
+
+    def store(self) -> DynamoStore:
+        """The runtime's tables, for operations from this process (imports, queries)."""
+        env = self.environment("FanoutFunction" if "FanoutFunction" in self.hosts else next(iter(self.hosts)))
+        return DynamoStore(
+            TableSettings(
+                event_cache_table=env["EVENT_CACHE_TABLE"],
+                submissions_table=env["SUBMISSIONS_TABLE"],
+                aws_region=REGION,
+                aws_endpoint_url=self.endpoint_url,
+            )
+        )
+
+    def put_secure_parameter(self, template_parameter: str, value: str) -> None:
+        """Store ``value`` as the SSM SecureString that ``template_parameter`` names (e.g. an API key)."""
+        name = self.template.parameter_values(self.options.parameter_overrides)[template_parameter]
+        self.client("ssm").put_parameter(Name=str(name), Value=value, Type="SecureString", Overwrite=True)
 
     # -- observing ----------------------------------------------------------------
 

@@ -10,7 +10,6 @@ import pytest
 
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
-from infra.settings import TableSettings
 from infra.store import DynamoStore
 from infra.template import Template, load_template
 from tests.conftest import TEMPLATE
@@ -65,21 +64,12 @@ def start_runtime(
         duplicate_delivery_rate=duplicate_delivery_rate,
     )
     runtime = LocalRuntime(options).start()
-    name = template.parameter_values(options.parameter_overrides)["TicketfairyApiKeyParameter"]
-    runtime.client("ssm").put_parameter(Name=name, Value=API_KEY, Type="SecureString", Overwrite=True)
+    runtime.put_secure_parameter("TicketfairyApiKeyParameter", API_KEY)
     return runtime
 
 
 def runtime_store(runtime: LocalRuntime) -> DynamoStore:
-    env = runtime.environment("FanoutFunction")
-    return DynamoStore(
-        TableSettings(
-            event_cache_table=env["EVENT_CACHE_TABLE"],
-            submissions_table=env["SUBMISSIONS_TABLE"],
-            aws_region=env["AWS_REGION"],
-            aws_endpoint_url=runtime.endpoint_url,
-        )
-    )
+    return runtime.store()
 
 
 @pytest.fixture
