@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from infra.messages import QueueMessage
 from infra.publisher import OutgoingMessage, QueuePublisher
 from integrations.errors import IntegrationError
-from integrations.records import ChangeKind
+from integrations.records import ChangeKind, removal_hash
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class CacheChange:
     change: ChangeKind
     event: dict[str, Any] | None
     changed_at: dt.datetime | None
+    incarnation: dt.datetime | None = None
 
 
 def read_change(record: DynamoDBRecord) -> CacheChange | None:
@@ -87,6 +88,7 @@ def read_change(record: DynamoDBRecord) -> CacheChange | None:
         change=ChangeKind.CREATED if name is DynamoDBRecordEventName.INSERT else ChangeKind.UPDATED,
         event=data,
         changed_at=_parse_time(image.get("updated_at")),
+        incarnation=_parse_time(image.get("first_imported_at")),
     )
 
 
@@ -96,11 +98,12 @@ def _removal(event_id: str, old_image: Mapping[str, Any]) -> CacheChange:
     # A removal is the event's next version, so a late delivery of an older one is fenced off.
     return CacheChange(
         event_id=event_id,
-        data_hash=f"removed:{old_image['data_hash']}",
+        data_hash=removal_hash(str(old_image["data_hash"])),
         version=int(old_image.get("version") or 1) + 1,
         change=ChangeKind.REMOVED,
         event=None,
         changed_at=dt.datetime.now(dt.UTC),
+        incarnation=_parse_time(old_image.get("first_imported_at")),
     )
 
 
@@ -127,6 +130,7 @@ def build_messages(
             change=change.change,
             event=change.event,
             changed_at=change.changed_at,
+            incarnation=change.incarnation,
         )
         body = message.to_body()
         if len(body.encode()) > max_inline_bytes:

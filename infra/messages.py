@@ -30,6 +30,8 @@ class QueueMessage(BaseModel):
     event: dict[str, Any] | None = None
     #: When the change reached the event cache (for end-to-end latency).
     changed_at: dt.datetime | None = None
+    #: When this incarnation of the event was first cached (orders versions across a re-import).
+    incarnation: dt.datetime | None = None
 
     def cached_event(self) -> CachedEvent | None:
         """The inline event as a ``CachedEvent``, or ``None`` when sent by reference."""
@@ -41,6 +43,7 @@ class QueueMessage(BaseModel):
             data_hash=self.data_hash,
             version=self.version,
             updated_at=self.changed_at,
+            incarnation=self.incarnation,
         )
 
     def to_body(self) -> str:

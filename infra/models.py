@@ -64,6 +64,7 @@ class SubmissionModel(Model):
     status = UnicodeAttribute()
     data_hash = UnicodeAttribute(null=True)
     version = NumberAttribute(null=True)
+    incarnation = UTCDateTimeAttribute(null=True)
     remote_id = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     last_error = UnicodeAttribute(null=True)

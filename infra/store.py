@@ -40,6 +40,7 @@ def _to_cached(item: EventCacheModel) -> CachedEvent:
         data_hash=item.data_hash,
         version=int(item.version or 1),
         updated_at=item.updated_at,
+        incarnation=item.first_imported_at,
     )
 
 
@@ -50,6 +51,7 @@ def _to_record(item: SubmissionModel) -> SubmissionRecord:
         status=SubmissionStatus(item.status),
         data_hash=item.data_hash,
         version=int(item.version) if item.version is not None else None,
+        incarnation=item.incarnation,
         remote_id=item.remote_id,
         attempts=int(item.attempts or 0),
         last_error=item.last_error,
@@ -63,11 +65,29 @@ def _to_record(item: SubmissionModel) -> SubmissionRecord:
     )
 
 
-def decide_claim(record: SubmissionRecord | None, *, data_hash: str, version: int, now: dt.datetime) -> ClaimOutcome:
+def is_older(record: SubmissionRecord, *, version: int, incarnation: dt.datetime | None) -> bool:
+    """Whether (``incarnation``, ``version``) precedes the version the record holds.
+
+    Within one incarnation the version counter orders changes; across a
+    removal and re-import (the counter restarts) the later incarnation wins.
+    """
+    if record.incarnation is not None and incarnation is not None and record.incarnation != incarnation:
+        return incarnation < record.incarnation
+    return record.version is not None and record.version > version
+
+
+def decide_claim(
+    record: SubmissionRecord | None,
+    *,
+    data_hash: str,
+    version: int,
+    now: dt.datetime,
+    incarnation: dt.datetime | None = None,
+) -> ClaimOutcome:
     """Whether a worker may submit (event, service, ``data_hash``) now, given the current record."""
     if record is None:
         return ClaimOutcome.CLAIMED
-    if record.version is not None and record.version > version:
+    if is_older(record, version=version, incarnation=incarnation):
         return ClaimOutcome.SUPERSEDED
     if record.status is SubmissionStatus.SUCCESS and record.data_hash == data_hash:
         return ClaimOutcome.ALREADY_SUBMITTED
@@ -165,7 +185,9 @@ class DynamoEventRepository:
         return ImportOutcome(event_id, "created" if known is None else "updated", int(item.version or 1), data_hash)
 
     def delete(self, event_id: str) -> None:
-        self.model(event_id).delete()
+        """Remove an event from the cache; the stream forwards the removal to every integration."""
+        # Unconditional: removal does not depend on which version is cached.
+        self.model(event_id).delete(add_version_condition=False)
 
 
 class DynamoSubmissionLedger:
@@ -185,7 +207,16 @@ class DynamoSubmissionLedger:
         item = self._get_item(event_id, service)
         return None if item is None else _to_record(item)
 
-    def claim(self, event_id: str, service: str, *, data_hash: str, version: int, lease_seconds: float) -> Claim:
+    def claim(
+        self,
+        event_id: str,
+        service: str,
+        *,
+        data_hash: str,
+        version: int,
+        lease_seconds: float,
+        incarnation: dt.datetime | None = None,
+    ) -> Claim:
         """Take (event, service, hash) for ``lease_seconds`` with a conditional write.
 
         Read, decide (``decide_claim``), write conditioned on the revision that
@@ -195,7 +226,7 @@ class DynamoSubmissionLedger:
             now = self.clock()
             item = self._get_item(event_id, service)
             current = None if item is None else _to_record(item)
-            outcome = decide_claim(current, data_hash=data_hash, version=version, now=now)
+            outcome = decide_claim(current, data_hash=data_hash, version=version, now=now, incarnation=incarnation)
             if outcome is not ClaimOutcome.CLAIMED:
                 return Claim(outcome, current)
             if item is None:
@@ -205,6 +236,7 @@ class DynamoSubmissionLedger:
             item.attempts = (int(item.attempts or 0) if same_version else 0) + 1
             item.data_hash = data_hash
             item.version = version
+            item.incarnation = incarnation
             item.lease_until = now + dt.timedelta(seconds=lease_seconds)
             item.updated_at = now
             try:
@@ -239,6 +271,7 @@ class DynamoSubmissionLedger:
             status=status.value,
             data_hash=claimed.data_hash,
             version=claimed.version,
+            incarnation=claimed.incarnation,
             remote_id=remote_id or claimed.remote_id,
             attempts=claimed.attempts,
             last_error=None if status is SubmissionStatus.SUCCESS else last_error,

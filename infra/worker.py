@@ -166,7 +166,9 @@ class SubmitWorker:
     async def _resolve_event(self, message: QueueMessage) -> CachedEvent | None:
         if message.change is ChangeKind.REMOVED:
             # The event is gone from the cache; the claim needs only its identity and version.
-            return CachedEvent(message.event_id, {}, message.data_hash, message.version, message.changed_at)
+            return CachedEvent(
+                message.event_id, {}, message.data_hash, message.version, message.changed_at, message.incarnation
+            )
         inline = message.cached_event()
         if inline is not None:
             return inline

@@ -35,7 +35,14 @@ from integrations.errors import (
 )
 from integrations.event_data import parse_event
 from integrations.ports import ClaimOutcome, Store
-from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus, SubmitResult
+from integrations.records import (
+    REMOVAL_PREFIX,
+    CachedEvent,
+    ChangeKind,
+    SubmissionRecord,
+    SubmissionStatus,
+    SubmitResult,
+)
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -198,6 +205,13 @@ def summarise_response(response: Mapping[str, Any]) -> str:
     return text
 
 
+def live_remote_id(record: SubmissionRecord) -> str | None:
+    """The destination's id of the event's draft, if one was delivered and not withdrawn since."""
+    if record.remote_id is None or record.submitted_hash is None:
+        return None
+    return None if record.submitted_hash.startswith(REMOVAL_PREFIX) else record.remote_id
+
+
 def idempotency_key(event_id: str, service: str, data_hash: str) -> str:
     """The key a destination can use to drop duplicate creates of one version."""
     return f"{service}:{event_id}:{data_hash[:16]}"
@@ -276,6 +290,7 @@ class BaseSubmitter:
             data_hash=event.data_hash,
             version=event.version,
             lease_seconds=lease,
+            incarnation=event.incarnation,
         )
         if claim.outcome is ClaimOutcome.BUSY:
             lease_until = claim.record.lease_until if claim.record else None
@@ -312,19 +327,15 @@ class BaseSubmitter:
         ``response`` is ``None`` when the destination needs no call (a removal
         of an event it never received, or one it cannot withdraw).
         """
-        delivered = claimed.remote_id is not None and claimed.submitted_hash is not None
+        remote_id = live_remote_id(claimed)
         if change is ChangeKind.REMOVED:
-            if not delivered or claimed.remote_id is None or not self.integration.supports_deletes:
+            if remote_id is None or not self.integration.supports_deletes:
                 return None, None, ChangeKind.REMOVED
-            return None, await self.client.delete(claimed.remote_id), ChangeKind.REMOVED
+            return None, await self.client.delete(remote_id), ChangeKind.REMOVED
         payload = self.build_payload(event)
         key = idempotency_key(event.event_id, self.service_name, event.data_hash)
-        if delivered and claimed.remote_id is not None and self.integration.supports_updates:
-            return (
-                payload,
-                await self.client.update(claimed.remote_id, payload, idempotency_key=key),
-                ChangeKind.UPDATED,
-            )
+        if remote_id is not None and self.integration.supports_updates:
+            return payload, await self.client.update(remote_id, payload, idempotency_key=key), ChangeKind.UPDATED
         # A destination that cannot update gets the changed event as a new submission.
         return payload, await self.client.submit(payload, idempotency_key=key), change
 
@@ -349,7 +360,7 @@ class BaseSubmitter:
         if response is None:
             reason = (
                 f"removed from the cache; {self.service_name} cannot withdraw events"
-                if claimed.remote_id and claimed.submitted_hash
+                if live_remote_id(claimed)
                 else "removed from the cache before it was submitted"
             )
             return await self._finish(claimed, None, status=SubmissionStatus.SKIPPED, summary=reason, change=change)

@@ -6,6 +6,7 @@ submitters depend only on these shapes, so the framework carries no AWS code.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,7 +47,16 @@ class SubmissionLedger(Protocol):
 
     def get(self, event_id: str, service: str) -> SubmissionRecord | None: ...
 
-    def claim(self, event_id: str, service: str, *, data_hash: str, version: int, lease_seconds: float) -> Claim: ...
+    def claim(
+        self,
+        event_id: str,
+        service: str,
+        *,
+        data_hash: str,
+        version: int,
+        lease_seconds: float,
+        incarnation: dt.datetime | None = None,
+    ) -> Claim: ...
 
     def complete(
         self,

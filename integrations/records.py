@@ -19,6 +19,15 @@ class SubmissionStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+#: The content hash a removal carries: "removed:" + the hash of the content that was removed.
+REMOVAL_PREFIX = "removed:"
+
+
+def removal_hash(data_hash: str) -> str:
+    """The hash that identifies the removal of the content hashed ``data_hash``."""
+    return f"{REMOVAL_PREFIX}{data_hash}"
+
+
 class ChangeKind(StrEnum):
     """What happened to a cached event."""
 
@@ -40,6 +49,9 @@ class CachedEvent:
     data_hash: str
     version: int = 1
     updated_at: dt.datetime | None = None
+    #: When this incarnation of the event was first cached.  ``version`` restarts
+    #: at 1 when a removed event is imported again; the incarnation tells the two apart.
+    incarnation: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,7 @@ class SubmissionRecord:
     status: SubmissionStatus
     data_hash: str | None = None
     version: int | None = None
+    incarnation: dt.datetime | None = None
     remote_id: str | None = None
     attempts: int = 0
     last_error: str | None = None

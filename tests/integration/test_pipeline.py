@@ -317,3 +317,37 @@ def test_a_batch_of_messages_is_submitted_concurrently(pipeline: Pipeline, ticke
     assert len(messages) == 10
     assert pipeline.run_submit(messages) == {"batchItemFailures": []}
     assert peak == 10  # all ten records of the SQS batch were at the destination at once
+
+
+def test_a_removed_event_is_withdrawn_and_a_reimport_is_submitted_again(
+    pipeline: Pipeline, ticketfairy: respx.MockRouter
+) -> None:
+    # Given a submitted event
+    event = sample_events()[0]
+    event_id = event_id_for(event["source_url"])
+    pipeline.import_([event])
+    pipeline.run_fanout()
+    pipeline.run_submit(pipeline.queued())
+    first = pipeline.store.submissions.get(event_id, "ticketfairy")
+    assert first is not None
+
+    # When it is removed from the cache, its draft is withdrawn
+    pipeline.store.events.delete(event_id)
+    pipeline.run_fanout()
+    assert pipeline.run_submit(pipeline.queued()) == {"batchItemFailures": []}
+    deletion = ticketfairy.calls[-1].request
+    assert (deletion.method, deletion.url.path) == ("DELETE", f"/api/draft-events/{first.remote_id}")
+    record = pipeline.store.submissions.get(event_id, "ticketfairy")
+    assert record is not None
+    assert record.change is ChangeKind.REMOVED
+
+    # And when it is imported again (its version counter restarts), it is a new draft, not a stale delivery
+    pipeline.import_([event])
+    pipeline.run_fanout()
+    assert pipeline.run_submit(pipeline.queued()) == {"batchItemFailures": []}
+    creation = ticketfairy.calls[-1].request
+    assert (creation.method, creation.url.path) == ("POST", "/api/draft-events")
+    again = pipeline.store.submissions.get(event_id, "ticketfairy")
+    assert again is not None
+    assert (again.status, again.change, again.version) == (SubmissionStatus.SUCCESS, ChangeKind.CREATED, 1)
+    assert again.remote_id != first.remote_id

@@ -45,3 +45,30 @@ def record(
 )
 def test_decide_claim(current: SubmissionRecord | None, data_hash: str, version: int, expected: ClaimOutcome) -> None:
     assert decide_claim(current, data_hash=data_hash, version=version, now=NOW) is expected
+
+
+FIRST = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+SECOND = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+
+
+def removed(incarnation: dt.datetime, version: int) -> SubmissionRecord:
+    return SubmissionRecord(
+        "e1", "svc", SubmissionStatus.SUCCESS, data_hash="removed:h", version=version, incarnation=incarnation
+    )
+
+
+def test_an_event_imported_again_after_its_removal_is_not_fenced_off() -> None:
+    # The cache's version counter restarts at 1 for the new item; its later incarnation wins.
+    outcome = decide_claim(removed(FIRST, 3), data_hash="h", version=1, now=NOW, incarnation=SECOND)
+    assert outcome is ClaimOutcome.CLAIMED
+
+
+def test_a_late_delivery_from_before_the_removal_is_still_fenced_off() -> None:
+    outcome = decide_claim(removed(FIRST, 3), data_hash="h", version=2, now=NOW, incarnation=FIRST)
+    assert outcome is ClaimOutcome.SUPERSEDED
+
+
+def test_a_late_removal_of_the_previous_incarnation_is_fenced_off() -> None:
+    current = SubmissionRecord("e1", "svc", SubmissionStatus.SUCCESS, data_hash="h", version=1, incarnation=SECOND)
+    outcome = decide_claim(current, data_hash="removed:h", version=3, now=NOW, incarnation=FIRST)
+    assert outcome is ClaimOutcome.SUPERSEDED
