@@ -40,7 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .aws-sam
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .aws-sam .bench
 
 # --- sam build (BuildMethod: makefile): one zip per function -------------------
 # Each function gets the three packages and only the runtime dependencies.

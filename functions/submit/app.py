@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from infra.runtime import submit_worker
+from infra.runtime.submit import submit_worker
 
 logger = Logger(service="submit")
 # The framework logs through the standard library; give its loggers our structured output.

@@ -1,0 +1,40 @@
+"""Benchmarks: speed and cost figures, each a ratio against a baseline measured in the same run.
+
+Run ``make bench`` (or ``python -m bench``; ``--quick`` for small sizes,
+``--only NAME`` for one benchmark).  Timed assertions do not belong in the
+tests; these figures are for reading and for comparing runs
+(``.bench/results.json``).
+
+* ``cold_start``  handler import time per function vs ``import boto3``;
+* ``aws_calls``   AWS calls per event per stage vs one call per item;
+* ``concurrency`` one SQS batch against a slow destination vs one record at a time;
+* ``selectors``   items read per selected event vs one (and vs a full scan);
+* ``memory``      peak traced memory per invocation vs parsing its event.
+
+Everything runs sealed: AWS is in-process moto, TicketFairy is respx.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bench import aws_calls, cold_start, concurrency, memory, selectors
+from bench.report import BenchmarkResult
+
+__all__ = ["BENCHMARKS", "Benchmark"]
+
+
+class Benchmark(Protocol):
+    """A benchmark's ``run``: small sizes when ``quick``."""
+
+    def __call__(self, *, quick: bool = False) -> BenchmarkResult: ...
+
+
+#: Every benchmark by name, in the order the report shows them.
+BENCHMARKS: dict[str, Benchmark] = {
+    cold_start.NAME: cold_start.run,
+    aws_calls.NAME: aws_calls.run,
+    concurrency.NAME: concurrency.run,
+    selectors.NAME: selectors.run,
+    memory.NAME: memory.run,
+}

@@ -1,0 +1,17 @@
+"""Per-function wiring, built once per Lambda container at the first invocation.
+
+One module per function (``fanout``, ``submit``) so that each function
+imports only what it uses.  Reading settings lazily (not at import) keeps
+handlers importable by tests and tools; the cache is what makes it "once".
+"""
+
+from __future__ import annotations
+
+
+def reset() -> None:
+    """Forget the cached wiring of every function (tests, or after a settings change)."""
+    from infra.runtime.fanout import fanout_service
+    from infra.runtime.submit import submit_worker
+
+    fanout_service.cache_clear()
+    submit_worker.cache_clear()

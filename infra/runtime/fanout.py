@@ -1,0 +1,22 @@
+"""The fan-out function's wiring, built once per container at its first invocation.
+
+Imports only what fan-out uses (no pynamodb, no httpx): it is its cold start.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import boto3
+
+from infra.fanout import FanOut
+from infra.publisher import QueuePublisher
+from infra.settings import FanoutSettings, load_env_model
+
+
+@functools.cache
+def fanout_service() -> FanOut:
+    """The fan-out function's ``FanOut``, from its environment."""
+    settings = load_env_model(FanoutSettings)
+    sqs = boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    return FanOut(QueuePublisher(sqs), settings.enabled_queues, max_inline_bytes=settings.max_inline_event_bytes)
