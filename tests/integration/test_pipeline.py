@@ -6,7 +6,6 @@ the stream records moto produced and the messages moto queued.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any, cast
@@ -26,6 +25,7 @@ from infra.store import DynamoStore
 from integrations.event_data import event_id_for
 from integrations.records import ChangeKind, SubmissionStatus
 from tests.conftest import REGION, Deployment
+from tests.slow_destination import SlowDestination
 
 API_KEY = "tf-live-secret-key"
 BASE_URL = "https://tf.test"
@@ -299,24 +299,14 @@ def test_fanout_uses_as_few_send_calls_as_the_limits_allow(
 
 
 def test_a_batch_of_messages_is_submitted_concurrently(pipeline: Pipeline, ticketfairy: respx.MockRouter) -> None:
-    in_flight = 0
-    peak = 0
-
-    async def slow(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await asyncio.sleep(0.05)
-        in_flight -= 1
-        return httpx.Response(201, json={"id": "x"})
-
+    slow = SlowDestination()
     ticketfairy.routes[0].side_effect = slow
     pipeline.import_(many_events(10))
     pipeline.run_fanout()
     messages = pipeline.queued()
     assert len(messages) == 10
     assert pipeline.run_submit(messages) == {"batchItemFailures": []}
-    assert peak == 10  # all ten records of the SQS batch were at the destination at once
+    assert slow.peak == 10  # all ten records of the SQS batch were at the destination at once
 
 
 def test_a_removed_event_is_withdrawn_and_a_reimport_is_submitted_again(

@@ -19,6 +19,7 @@ from integrations.records import CachedEvent, ChangeKind, SubmissionStatus
 from integrations.registry import get_integration
 from integrations.ticketfairy.config import TicketFairyConfig
 from tests.conftest import Deployment
+from tests.slow_destination import SlowDestination
 
 BASE_URL = "https://tf.test"
 ENDPOINT = f"{BASE_URL}/api/draft-events"
@@ -112,20 +113,10 @@ def test_one_timeout_does_not_stop_the_run_or_leave_records_pending_forever(
 def test_a_batch_is_submitted_concurrently(
     submitter: BaseSubmitter, store: DynamoStore, router: respx.MockRouter
 ) -> None:
-    in_flight = 0
-    peak = 0
-
-    async def slow(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await asyncio.sleep(0.05)
-        in_flight -= 1
-        return httpx.Response(201, json={"id": "x"})
-
+    slow = SlowDestination()
     router.post(ENDPOINT).mock(side_effect=slow)
     asyncio.run(submitter.submit_events("all", concurrency=10))
-    assert peak == 10
+    assert slow.peak == 10
 
 
 def _deliver_once(submitter: BaseSubmitter, store: DynamoStore) -> str:
