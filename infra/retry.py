@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 SQS_MAX_VISIBILITY_SECONDS = 43_200  # 12 hours
 SQS_MAX_ATTRIBUTE_CHARS = 1_000
+SQS_MAX_DELAY_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,14 @@ class QueueControl:
             )
         except (BotoCoreError, ClientError) as exc:
             logger.warning("could not postpone a message by %s s: %s", seconds, exc)
+
+    def requeue(self, body: str, delay_seconds: int) -> None:
+        """Queue a fresh copy of a message (its receive count starts again), due in ``delay_seconds``."""
+        if not self.queue_url:
+            raise RuntimeError("no queue URL to requeue to")
+        self.sqs.send_message(
+            QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=min(SQS_MAX_DELAY_SECONDS, delay_seconds)
+        )
 
     def dead_letter(self, body: str, reason: str) -> bool:
         """Send a message that can never succeed straight to the DLQ, with the reason attached."""

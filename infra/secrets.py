@@ -35,6 +35,7 @@ def resolve_secret(
     secret: str | None,
     *,
     max_age: int = DEFAULT_MAX_AGE_SECONDS,
+    force: bool = False,
 ) -> SecretStr:
     """Return the secret from exactly one source: ``value``, SSM ``parameter`` or Secrets Manager ``secret``.
 
@@ -43,6 +44,7 @@ def resolve_secret(
     Surrounding white space is dropped: a key pasted from a file often ends in
     a newline, which is not a valid HTTP header character.
 
+    ``force`` skips the cache (after the destination refused the cached value).
     Raises ``ConfigurationError`` when no source or more than one is given,
     when the value cannot be read, or when it is empty.
     """
@@ -60,24 +62,24 @@ def resolve_secret(
     if value is not None:
         return _non_empty(value.get_secret_value(), "the inline secret value")
     if parameter:
-        return _from_parameter_store(parameter, max_age)
+        return _from_parameter_store(parameter, max_age, force)
     if secret:
-        return _from_secrets_manager(secret, max_age)
+        return _from_secrets_manager(secret, max_age, force)
     raise ConfigurationError("a secret needs a source: an inline value, an SSM parameter or a Secrets Manager secret")
 
 
-def _from_parameter_store(name: str, max_age: int) -> SecretStr:
+def _from_parameter_store(name: str, max_age: int, force: bool) -> SecretStr:
     try:
-        raw = parameters.get_parameter(name, decrypt=True, max_age=max_age)
+        raw = parameters.get_parameter(name, decrypt=True, max_age=max_age, force_fetch=force)
     except _READ_ERRORS as exc:
         raise ConfigurationError(f"could not read SSM parameter {name!r}: {exc}") from exc
     return _non_empty(raw, f"SSM parameter {name!r}")
 
 
-def _from_secrets_manager(secret_id: str, max_age: int) -> SecretStr:
+def _from_secrets_manager(secret_id: str, max_age: int, force: bool) -> SecretStr:
     try:
         # Typed as str, but a secret stored as SecretBinary comes back as bytes.
-        raw: str | bytes = parameters.get_secret(secret_id, max_age=max_age)
+        raw: str | bytes = parameters.get_secret(secret_id, max_age=max_age, force_fetch=force)
     except _READ_ERRORS as exc:
         raise ConfigurationError(f"could not read secret {secret_id!r} from Secrets Manager: {exc}") from exc
     if isinstance(raw, bytes):

@@ -102,11 +102,11 @@ class SubmitWorker:
             return await self._reject(record, exc)
         receive_count = int(record.attributes.approximate_receive_count or 1)
         final = self.max_receive_count is not None and receive_count >= self.max_receive_count
-        event = await self._resolve_event(message)
-        if event is None:
-            logger.warning("event %s is no longer cached; nothing to submit", message.event_id)
-            return SubmitResult(message.event_id, self.service, SubmissionStatus.SKIPPED, detail="event removed")
         try:
+            event = await self._resolve_event(message)
+            if event is None:
+                logger.warning("event %s is no longer cached; nothing to submit", message.event_id)
+                return SubmitResult(message.event_id, self.service, SubmissionStatus.SKIPPED, detail="event removed")
             result = await self.submitter.submit_event(
                 event,
                 change=message.change,
@@ -114,7 +114,14 @@ class SubmitWorker:
                 final_attempt=final,
             )
         except ClaimBusyError as exc:
-            await self._postpone(record, self._until(exc.lease_until), message.event_id, exc)
+            wait = self._until(exc.lease_until)
+            if final and self.queue is not None:
+                # Another worker holds the claim (or crashed holding it): this message must not
+                # reach the DLQ for that.  A fresh copy, due when the lease ends, takes its place.
+                await asyncio.to_thread(self.queue.requeue, record.body, wait)
+                logger.info("requeued behind a live claim", extra={"event_id": message.event_id, "delay": wait})
+                return SubmitResult(message.event_id, self.service, SubmissionStatus.IN_PROGRESS, detail=str(exc))
+            await self._postpone(record, wait, message.event_id, exc)
             raise
         except RetryableSubmitError as exc:
             if not final:
@@ -173,9 +180,12 @@ class SubmitWorker:
         if inline is not None:
             return inline
         # Sent by reference (too large to travel inline): read the latest version, consistently.
+        # A newer one (or a newer incarnation) is submitted in its place; an older one cannot be.
         event = await asyncio.to_thread(self.store.events.get, message.event_id, consistent=True)
-        if event is not None and event.version < message.version:
-            raise RetryableSubmitError(f"event {message.event_id} v{message.version} is not readable yet")
+        if event is not None and (event.incarnation, event.version) != (message.incarnation, message.version):
+            same_incarnation = message.incarnation is None or event.incarnation == message.incarnation
+            if same_incarnation and event.version < message.version:
+                raise RetryableSubmitError(f"event {message.event_id} v{message.version} is not readable yet")
         return event
 
     @staticmethod

@@ -212,9 +212,15 @@ def live_remote_id(record: SubmissionRecord) -> str | None:
     return None if record.submitted_hash.startswith(REMOVAL_PREFIX) else record.remote_id
 
 
-def idempotency_key(event_id: str, service: str, data_hash: str) -> str:
-    """The key a destination can use to drop duplicate creates of one version."""
-    return f"{service}:{event_id}:{data_hash[:16]}"
+def idempotency_key(event: CachedEvent, service: str) -> str:
+    """The key a destination can use to drop duplicate requests for one event version.
+
+    Unique per (integration, event, incarnation, version, content): a re-import
+    after a removal, or a revert to earlier content, is a new request, never a
+    replay of an old one.
+    """
+    incarnation = f"{event.incarnation.timestamp():.6f}" if event.incarnation else "0"
+    return f"{service}:{event.event_id}:{incarnation}:{event.version}:{event.data_hash[:16]}"
 
 
 class BaseSubmitter:
@@ -333,7 +339,7 @@ class BaseSubmitter:
                 return None, None, ChangeKind.REMOVED
             return None, await self.client.delete(remote_id), ChangeKind.REMOVED
         payload = self.build_payload(event)
-        key = idempotency_key(event.event_id, self.service_name, event.data_hash)
+        key = idempotency_key(event, self.service_name)
         if remote_id is not None and self.integration.supports_updates:
             return payload, await self.client.update(remote_id, payload, idempotency_key=key), ChangeKind.UPDATED
         # A destination that cannot update gets the changed event as a new submission.

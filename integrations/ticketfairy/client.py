@@ -13,7 +13,7 @@ import datetime as dt
 import email.utils
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +32,12 @@ DRAFT_EVENTS_PATH = "/api/draft-events"
 #: How much of a response body may end up in an error message or a record.
 BODY_EXCERPT_LIMIT = 300
 _RETRYABLE_STATUSES = frozenset({408, 429})
+# A refused key is the deployment's problem, not the event's: retry (with the key
+# read afresh) instead of failing every event for good while it is being fixed.
+_AUTH_STATUSES = frozenset({401, 403})
+
+#: Gives the API key; called with ``True`` to skip any cache after the key was refused.
+KeyProvider = Callable[[bool], SecretStr]
 _REDACTED = "[redacted]"
 
 
@@ -46,13 +52,15 @@ class TicketFairyClient(BaseClient):
     def __init__(
         self,
         base_url: str,
-        api_key: SecretStr,
+        api_key: SecretStr | KeyProvider,
         timeout: float,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + DRAFT_EVENTS_PATH
         self.timeout = timeout
-        self._api_key = api_key
+        self._key_provider: KeyProvider = (lambda force: api_key) if isinstance(api_key, SecretStr) else api_key
+        self._api_key = self._key_provider(False)
+        self._key_refused = False
         self._http = http_client
         self._owns_http = http_client is None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,7 +100,7 @@ class TicketFairyClient(BaseClient):
         self, method: str, url: str, data: dict[str, Any] | None, idempotency_key: str | None
     ) -> dict[str, Any]:
         headers = {
-            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
+            "Authorization": f"Bearer {self._current_key().get_secret_value()}",
             "Accept": "application/json",
         }
         if data is not None:
@@ -112,11 +120,21 @@ class TicketFairyClient(BaseClient):
             raise RetryableSubmitError(message) from exc
         return self._outcome(response)
 
+    def _current_key(self) -> SecretStr:
+        self._api_key = self._key_provider(self._key_refused)
+        self._key_refused = False
+        return self._api_key
+
     def _outcome(self, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
         if 200 <= status < 300:
             return self._success_body(response)
         detail = self._error_detail(response)
+        if status in _AUTH_STATUSES:
+            self._key_refused = True
+            message = f"TicketFairy refused the API key (HTTP {status}): {detail}; check {ENV_PREFIX}API_KEY*"
+            logger.warning(message)
+            raise RetryableSubmitError(message, status_code=status)
         if status in _RETRYABLE_STATUSES or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             message = f"TicketFairy is unavailable (HTTP {status}): {detail}"

@@ -53,13 +53,14 @@ class TicketFairyConfig(BaseModel):
             raise ValueError(f"set exactly one of {options} ({found})")
         return self
 
-    def resolve_api_key(self, *, max_age: int = 300) -> SecretStr:
+    def resolve_api_key(self, *, max_age: int = 300, force: bool = False) -> SecretStr:
         """The API key, read from SSM or Secrets Manager when configured so (cached ``max_age`` s).
 
-        Raises ``ConfigurationError`` naming the parameter or secret that could not be read.
+        ``force`` skips the cache.  Raises ``ConfigurationError`` naming the
+        parameter or secret that could not be read.
         """
         # Imported here: it pulls in Powertools Parameters and boto3, which
         # code that only lists or validates integrations should not pay for.
         from infra.secrets import resolve_secret
 
-        return resolve_secret(self.api_key, self.api_key_parameter, self.api_key_secret, max_age=max_age)
+        return resolve_secret(self.api_key, self.api_key_parameter, self.api_key_secret, max_age=max_age, force=force)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 
-from infra.secrets import resolve_secret
 from integrations.base import BaseSubmitter, Integration
 from integrations.ports import Store
 from integrations.ticketfairy.client import TicketFairyClient
@@ -25,10 +24,12 @@ class TicketFairySubmitter(BaseSubmitter):
         *,
         http_client: httpx.AsyncClient | None = None,
     ) -> TicketFairySubmitter:
-        api_key = resolve_secret(config.api_key, config.api_key_parameter, config.api_key_secret)
+        # Read once now, so a misconfigured key fails the cold start; afterwards per
+        # request through the parameter cache, so a rotated key reaches warm functions.
+        config.resolve_api_key()
         client = TicketFairyClient(
             base_url=str(config.base_url),
-            api_key=api_key,
+            api_key=lambda force: config.resolve_api_key(force=force),
             timeout=config.timeout_seconds,
             http_client=http_client,
         )

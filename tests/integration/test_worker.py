@@ -274,3 +274,30 @@ def test_removing_an_event_never_submitted_calls_nothing_and_is_skipped(
     assert pipeline.run_submit([messages["created"]]) == {"batchItemFailures": []}
     assert ticketfairy.calls.call_count == 0
     assert record_of(pipeline, event_id) == record
+
+
+def test_a_live_claim_on_the_final_attempt_is_requeued_not_dead_lettered(
+    pipeline: Pipeline, ticketfairy: respx.MockRouter
+) -> None:
+    # Given a queue that allows a single receive, and another worker holding the flaky event's claim
+    pipeline.deployment.env(SUBMIT_FUNCTION)["MAX_RECEIVE_COUNT"] = "1"
+    messages, _ = queue_flaky_and_steady(pipeline)
+    cached = pipeline.store.events.get(FLAKY_ID)
+    assert cached is not None
+    held = pipeline.store.submissions.claim(
+        FLAKY_ID, "ticketfairy", data_hash=cached.data_hash, version=cached.version, lease_seconds=2
+    )
+    assert held.record is not None
+
+    # When the final attempt meets that claim
+    response = pipeline.run_submit(messages)
+
+    # Then the message is acknowledged and a fresh copy waits for the lease to end: nothing is dead-lettered
+    assert response == {"batchItemFailures": []}
+    assert len(ticketfairy.calls) == 1  # only the steady event
+    sqs = boto3.client("sqs", region_name=REGION)
+    attributes = sqs.get_queue_attributes(QueueUrl=pipeline.queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    dead_letters = pipeline.deployment.env(SUBMIT_FUNCTION)["DEAD_LETTER_QUEUE_URL"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=dead_letters)
+    assert record_of(pipeline, FLAKY_ID).status is SubmissionStatus.IN_PROGRESS

@@ -72,3 +72,19 @@ def test_a_late_removal_of_the_previous_incarnation_is_fenced_off() -> None:
     current = SubmissionRecord("e1", "svc", SubmissionStatus.SUCCESS, data_hash="h", version=1, incarnation=SECOND)
     outcome = decide_claim(current, data_hash="removed:h", version=3, now=NOW, incarnation=FIRST)
     assert outcome is ClaimOutcome.SUPERSEDED
+
+
+def test_idempotency_keys_differ_per_incarnation_version_and_content() -> None:
+    from integrations.base import idempotency_key
+    from integrations.records import CachedEvent
+
+    first = CachedEvent("e1", {}, "aaaa" * 16, version=1, incarnation=FIRST)
+    keys = {
+        idempotency_key(first, "svc"),
+        idempotency_key(CachedEvent("e1", {}, "aaaa" * 16, version=1, incarnation=SECOND), "svc"),  # re-imported
+        idempotency_key(CachedEvent("e1", {}, "aaaa" * 16, version=3, incarnation=FIRST), "svc"),  # reverted
+        idempotency_key(CachedEvent("e1", {}, "bbbb" * 16, version=2, incarnation=FIRST), "svc"),
+        idempotency_key(first, "other"),
+    }
+    assert len(keys) == 5
+    assert idempotency_key(first, "svc") == idempotency_key(first, "svc")

@@ -136,8 +136,6 @@ async def test_any_2xx_is_a_success_whatever_the_body(response: httpx.Response, 
             httpx.Response(422, json={"errors": {"title": ["can't be blank"], "url": ["is invalid"]}}),
             "TicketFairy rejected the event (HTTP 422): title: can't be blank; url: is invalid",
         ),
-        (httpx.Response(401, json={"message": "Unauthenticated."}), "(HTTP 401): Unauthenticated."),
-        (httpx.Response(403, json={"error": {"message": "plan limit reached"}}), "(HTTP 403): plan limit reached"),
         (httpx.Response(404, json={"error": "Not Found"}), "(HTTP 404): Not Found"),
         (httpx.Response(409, text="<html><body>Conflict</body></html>"), "(HTTP 409): <html><body>Conflict</body>"),
         (httpx.Response(410), "(HTTP 410): Gone"),
@@ -316,3 +314,25 @@ async def test_an_own_http_client_is_created_once_and_closed(
 
     assert len(created) == 1
     assert created[0].is_closed
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_refused_key_is_retried_with_the_key_read_afresh(api: respx.MockRouter, status: int) -> None:
+    # A wrong or rotated key is a deployment problem: retry, and skip the secret cache next time.
+    reads: list[bool] = []
+
+    def provider(force: bool) -> SecretStr:
+        reads.append(force)
+        return SecretStr("new-key" if force else API_KEY)
+
+    route = api.post(ENDPOINT).mock(
+        side_effect=[httpx.Response(status, json={"message": "Unauthenticated."}), httpx.Response(201, json={})]
+    )
+    client = TicketFairyClient(BASE_URL, provider, timeout=5)
+    with pytest.raises(RetryableSubmitError, match=rf"refused the API key \(HTTP {status}\): Unauthenticated"):
+        await client.submit({"data": {}})
+    await client.submit({"data": {}})
+    await client.aclose()
+    assert route.calls[1].request.headers["Authorization"] == "Bearer new-key"
+    assert reads == [False, False, True]
