@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -71,6 +72,7 @@ class SubmissionModel(Model):
     response_summary = UnicodeAttribute(null=True)
     submitted_hash = UnicodeAttribute(null=True)
     change = UnicodeAttribute(null=True)
+    permanent = BooleanAttribute(null=True)
     lease_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

@@ -58,6 +58,7 @@ def _to_record(item: SubmissionModel) -> SubmissionRecord:
         response_summary=item.response_summary,
         submitted_hash=item.submitted_hash,
         change=ChangeKind(item.change) if item.change else None,
+        permanent=bool(item.permanent),
         lease_until=item.lease_until,
         created_at=item.created_at,
         updated_at=item.updated_at,
@@ -83,14 +84,22 @@ def decide_claim(
     version: int,
     now: dt.datetime,
     incarnation: dt.datetime | None = None,
+    retry_failed: bool = False,
 ) -> ClaimOutcome:
-    """Whether a worker may submit (event, service, ``data_hash``) now, given the current record."""
+    """Whether a worker may submit (event, service, ``data_hash``) now, given the current record.
+
+    A version the destination rejected for good is not sent again on a
+    duplicate delivery; only an operator's explicit ``retry_failed`` does that.
+    """
     if record is None:
         return ClaimOutcome.CLAIMED
     if is_older(record, version=version, incarnation=incarnation):
         return ClaimOutcome.SUPERSEDED
     if record.status is SubmissionStatus.SUCCESS and record.data_hash == data_hash:
         return ClaimOutcome.ALREADY_SUBMITTED
+    rejected = record.status is SubmissionStatus.FAILED and record.permanent and record.data_hash == data_hash
+    if rejected and not retry_failed:
+        return ClaimOutcome.ALREADY_FAILED
     if record.status is SubmissionStatus.IN_PROGRESS and record.lease_until is not None and record.lease_until > now:
         return ClaimOutcome.BUSY
     return ClaimOutcome.CLAIMED
@@ -216,6 +225,7 @@ class DynamoSubmissionLedger:
         version: int,
         lease_seconds: float,
         incarnation: dt.datetime | None = None,
+        retry_failed: bool = False,
     ) -> Claim:
         """Take (event, service, hash) for ``lease_seconds`` with a conditional write.
 
@@ -226,7 +236,14 @@ class DynamoSubmissionLedger:
             now = self.clock()
             item = self._get_item(event_id, service)
             current = None if item is None else _to_record(item)
-            outcome = decide_claim(current, data_hash=data_hash, version=version, now=now, incarnation=incarnation)
+            outcome = decide_claim(
+                current,
+                data_hash=data_hash,
+                version=version,
+                now=now,
+                incarnation=incarnation,
+                retry_failed=retry_failed,
+            )
             if outcome is not ClaimOutcome.CLAIMED:
                 return Claim(outcome, current)
             if item is None:
@@ -258,6 +275,7 @@ class DynamoSubmissionLedger:
         last_error: str | None = None,
         response_summary: str | None = None,
         change: ChangeKind | None = None,
+        permanent: bool = False,
     ) -> SubmissionRecord:
         """Record the outcome of a claimed attempt and release the lease.
 
@@ -278,6 +296,7 @@ class DynamoSubmissionLedger:
             response_summary=response_summary or claimed.response_summary,
             submitted_hash=claimed.data_hash if status is SubmissionStatus.SUCCESS else claimed.submitted_hash,
             change=(change or claimed.change or ChangeKind.CREATED).value,
+            permanent=permanent if status is SubmissionStatus.FAILED else None,
             lease_until=None,
             created_at=claimed.created_at or now,
             updated_at=now,

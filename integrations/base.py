@@ -280,6 +280,7 @@ class BaseSubmitter:
         change: ChangeKind = ChangeKind.CREATED,
         lease_seconds: float | None = None,
         final_attempt: bool = False,
+        retry_failed: bool = False,
     ) -> SubmitResult:
         """Claim, transform, submit and record one event version.
 
@@ -287,6 +288,7 @@ class BaseSubmitter:
         Raises ``RetryableSubmitError`` (after recording the record as
         ``pending``) when a later attempt may succeed; on the ``final_attempt``
         the record says ``failed`` instead, before the error is raised.
+        A version the destination rejected is sent again only with ``retry_failed``.
         """
         lease = self.lease_seconds if lease_seconds is None else lease_seconds
         claim = await asyncio.to_thread(
@@ -297,6 +299,7 @@ class BaseSubmitter:
             version=event.version,
             lease_seconds=lease,
             incarnation=event.incarnation,
+            retry_failed=retry_failed,
         )
         if claim.outcome is ClaimOutcome.BUSY:
             lease_until = claim.record.lease_until if claim.record else None
@@ -314,6 +317,7 @@ class BaseSubmitter:
         detail = {
             ClaimOutcome.ALREADY_SUBMITTED: "duplicate delivery: this version was already submitted",
             ClaimOutcome.SUPERSEDED: "stale delivery: a newer version is already recorded",
+            ClaimOutcome.ALREADY_FAILED: "duplicate delivery: the destination already rejected this version",
         }.get(outcome, outcome.value)
         return SubmitResult(
             event_id=event.event_id,
@@ -352,7 +356,9 @@ class BaseSubmitter:
         try:
             payload, response, change = await self._call_destination(event, claimed, change)
         except (InvalidEventError, PermanentSubmitError) as exc:
-            return await self._finish(claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change)
+            return await self._finish(
+                claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
+            )
         except RetryableSubmitError as exc:
             await self._record_retryable(claimed, payload, str(exc), change, final_attempt=final_attempt)
             raise
@@ -403,6 +409,7 @@ class BaseSubmitter:
         error: str | None = None,
         summary: str | None = None,
         change: ChangeKind | None = None,
+        permanent: bool = False,
     ) -> SubmitResult:
         record = await asyncio.to_thread(
             self.store.submissions.complete,
@@ -412,6 +419,7 @@ class BaseSubmitter:
             last_error=error,
             response_summary=summary,
             change=change,
+            permanent=permanent,
         )
         return SubmitResult(
             event_id=record.event_id,
@@ -448,12 +456,18 @@ class BaseSubmitter:
         async def one(event: CachedEvent) -> SubmitResult:
             async with limit:
                 try:
-                    return await self.submit_event(event)
+                    # An operator asked for this run: a rejected version is tried again.
+                    return await self.submit_event(event, retry_failed=True)
                 except SubmitError as exc:
                     status = (
                         SubmissionStatus.PENDING if isinstance(exc, RetryableSubmitError) else SubmissionStatus.FAILED
                     )
                     return SubmitResult(event.event_id, self.service_name, status, error=str(exc))
+                except Exception as exc:
+                    # A store or network failure on one event must not abort the run.
+                    logger.exception("submitting %s to %s failed", event.event_id, self.service_name)
+                    error = f"{type(exc).__name__}: {exc}"
+                    return SubmitResult(event.event_id, self.service_name, SubmissionStatus.PENDING, error=error)
 
         return list(await asyncio.gather(*(one(event) for event in events)))
 

@@ -22,6 +22,7 @@ class ClaimOutcome(StrEnum):
     ALREADY_SUBMITTED = "already_submitted"  # this version was delivered before
     BUSY = "busy"  # another worker holds a live claim: try again later
     SUPERSEDED = "superseded"  # a newer version of the event is already recorded
+    ALREADY_FAILED = "already_failed"  # the destination rejected this version for good
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class SubmissionLedger(Protocol):
         version: int,
         lease_seconds: float,
         incarnation: dt.datetime | None = None,
+        retry_failed: bool = False,
     ) -> Claim: ...
 
     def complete(
@@ -67,6 +69,7 @@ class SubmissionLedger(Protocol):
         last_error: str | None = None,
         response_summary: str | None = None,
         change: ChangeKind | None = None,
+        permanent: bool = False,
     ) -> SubmissionRecord: ...
 
     def event_ids(self, service: str, status: SubmissionStatus | None = None) -> Iterator[str]: ...

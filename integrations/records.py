@@ -70,6 +70,8 @@ class SubmissionRecord:
     response_summary: str | None = None
     submitted_hash: str | None = None
     change: ChangeKind | None = None
+    #: The failure was permanent (rejected data), not retries running out.
+    permanent: bool = False
     lease_until: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None

@@ -88,3 +88,12 @@ def test_idempotency_keys_differ_per_incarnation_version_and_content() -> None:
     }
     assert len(keys) == 5
     assert idempotency_key(first, "svc") == idempotency_key(first, "svc")
+
+
+def test_a_rejected_version_is_not_sent_again_unless_an_operator_asks() -> None:
+    rejected = SubmissionRecord("e1", "svc", SubmissionStatus.FAILED, data_hash="h1", version=1, permanent=True)
+    gave_up = SubmissionRecord("e1", "svc", SubmissionStatus.FAILED, data_hash="h1", version=1, permanent=False)
+    assert decide_claim(rejected, data_hash="h1", version=1, now=NOW) is ClaimOutcome.ALREADY_FAILED
+    assert decide_claim(rejected, data_hash="h1", version=1, now=NOW, retry_failed=True) is ClaimOutcome.CLAIMED
+    assert decide_claim(rejected, data_hash="h2", version=2, now=NOW) is ClaimOutcome.CLAIMED  # changed data
+    assert decide_claim(gave_up, data_hash="h1", version=1, now=NOW) is ClaimOutcome.CLAIMED  # a redrive retries
