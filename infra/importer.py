@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from infra.store import DynamoEventRepository, ImportOutcome
+from infra.store import ConcurrentWriteError, DynamoEventRepository, ImportOutcome
 from integrations.errors import InvalidEventError
 from integrations.event_data import EventData, event_id_for, parse_event
 
@@ -43,13 +43,14 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class _Prepared:
+    label: str
     event_id: str
     data: dict[str, Any]
     data_hash: str
     source_url: str
 
 
-def prepare(raw: Mapping[str, Any], *, now: dt.datetime) -> _Prepared:
+def prepare(raw: Mapping[str, Any], *, now: dt.datetime, label: str = "event") -> _Prepared:
     """Validate one raw event and derive its id and hash.
 
     Raises ``InvalidEventError`` naming each bad field.
@@ -61,6 +62,7 @@ def prepare(raw: Mapping[str, Any], *, now: dt.datetime) -> _Prepared:
     if event.imported_at is None:
         event = event.model_copy(update={"imported_at": now})
     return _Prepared(
+        label=label,
         event_id=event_id_for(source_url),
         data=event.model_dump(mode="json"),
         data_hash=event.content_hash(),
@@ -79,27 +81,37 @@ def import_events(
             report.invalid.append(raw)
             continue
         try:
-            batch.append(prepare(raw, now=repository.clock()))
+            batch.append(prepare(raw, now=repository.clock(), label=label))
         except InvalidEventError as exc:
             report.invalid.append(InvalidItem(label, exc.problems))
             continue
         if len(batch) >= CHUNK:
-            report.outcomes.extend(_write(repository, batch))
+            report.outcomes.extend(_write(repository, batch, report.invalid))
             batch = []
-    report.outcomes.extend(_write(repository, batch))
+    report.outcomes.extend(_write(repository, batch, report.invalid))
     return report
 
 
-def _write(repository: DynamoEventRepository, batch: list[_Prepared]) -> list[ImportOutcome]:
+def _write(
+    repository: DynamoEventRepository, batch: list[_Prepared], rejected: list[InvalidItem]
+) -> list[ImportOutcome]:
     if not batch:
         return []
     # The same source twice in one batch: the last one wins, as it would sequentially.
     latest = {prepared.event_id: prepared for prepared in batch}
     known = repository.known(latest)
-    return [
-        repository.put_if_changed(p.event_id, p.data, p.data_hash, source_url=p.source_url, known=known.get(p.event_id))
-        for p in latest.values()
-    ]
+    outcomes = []
+    for p in latest.values():
+        try:
+            outcomes.append(
+                repository.put_if_changed(
+                    p.event_id, p.data, p.data_hash, source_url=p.source_url, known=known.get(p.event_id)
+                )
+            )
+        except ConcurrentWriteError as exc:
+            # Never overwrite a change we did not see; the caller reports it and can import again.
+            rejected.append(InvalidItem(p.label, [f"{exc}; import it again"]))
+    return outcomes
 
 
 def read_items(stream: IO[bytes] | IO[str]) -> Iterator[tuple[str, Mapping[str, Any] | InvalidItem]]:

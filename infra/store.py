@@ -15,6 +15,7 @@ from pynamodb.exceptions import PutError
 
 from infra.models import SERVICE_STATUS_INDEX, EventCacheModel, SubmissionModel, bind_models
 from infra.settings import TableSettings
+from integrations.errors import IntegrationError
 from integrations.ports import Claim, ClaimOutcome
 from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus
 
@@ -105,6 +106,10 @@ def decide_claim(
     return ClaimOutcome.CLAIMED
 
 
+class ConcurrentWriteError(IntegrationError):
+    """Another writer changed the cached event between this import's read and its write."""
+
+
 @dataclass(frozen=True)
 class KnownEvent:
     """The parts of a cached event an import compares against."""
@@ -157,9 +162,10 @@ class DynamoEventRepository:
             model.version.attr_name,
             model.first_imported_at.attr_name,
         ]
+        # Consistent: a stale hash would make a changed event look unchanged, and never be delivered.
         return {
             item.event_id: KnownEvent(item.data_hash, int(item.version or 0), item.first_imported_at)
-            for item in model.batch_get(unique, attributes_to_get=attributes)
+            for item in model.batch_get(unique, attributes_to_get=attributes, consistent_read=True)
         }
 
     def put_if_changed(
@@ -190,7 +196,12 @@ class DynamoEventRepository:
         )
         if known is not None:
             item.version = known.version
-        item.save()
+        try:
+            item.save()
+        except PutError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            raise ConcurrentWriteError(f"event {event_id} was changed by another writer during this import") from exc
         return ImportOutcome(event_id, "created" if known is None else "updated", int(item.version or 1), data_hash)
 
     def delete(self, event_id: str) -> None:

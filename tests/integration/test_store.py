@@ -9,7 +9,7 @@ import pytest
 
 from infra.importer import import_events
 from infra.settings import TableSettings, load_env_model
-from infra.store import DynamoStore
+from infra.store import ConcurrentWriteError, DynamoStore
 from integrations.ports import ClaimOutcome
 from integrations.records import SubmissionStatus
 from tests.conftest import REGION, Deployment
@@ -120,3 +120,16 @@ def test_status_queries_use_the_index(store: DynamoStore) -> None:
     assert sorted(ledger.event_ids("svc")) == ["a", "b", "c"]
     failed = sorted(ledger.records("svc", SubmissionStatus.FAILED), key=lambda r: r.event_id)
     assert [(r.event_id, r.last_error) for r in failed] == [("a", "boom"), ("c", "boom")]
+
+
+def test_an_import_never_overwrites_a_change_it_did_not_see(store: DynamoStore) -> None:
+    import_events(store.events, [("a", event(1))])
+    eid = import_events(store.events, [("a", event(1))]).outcomes[0].event_id
+    stale = store.events.known([eid])[eid]
+    import_events(store.events, [("b", event(1, "Changed meanwhile"))])  # another writer
+
+    with pytest.raises(ConcurrentWriteError, match="changed by another writer"):
+        store.events.put_if_changed(eid, {"title": "Mine"}, "my-hash", source_url=None, known=stale)
+    cached = store.events.get(eid)
+    assert cached is not None
+    assert cached.data["title"] == "Changed meanwhile 1"
