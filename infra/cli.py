@@ -50,11 +50,16 @@ SubmissionsTableOption = Annotated[
 RegionOption = Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")]
 
 
+def _region(region: str | None, endpoint_url: str | None) -> str | None:
+    # The local runtime lives in us-east-1; against AWS, botocore's own lookup decides.
+    return region or ("us-east-1" if endpoint_url else None)
+
+
 def _store(endpoint_url: str | None, event_cache_table: str, submissions_table: str, region: str | None) -> DynamoStore:
     settings = TableSettings(
         event_cache_table=event_cache_table,
         submissions_table=submissions_table,
-        aws_region=region or "us-east-1",
+        aws_region=_region(region, endpoint_url),
         aws_endpoint_url=endpoint_url,
     )
     return DynamoStore(settings)
@@ -185,7 +190,7 @@ StackOption = Annotated[
 
 def _queues(integration: str, stack: str, endpoint_url: str | None, region: str | None) -> tuple[Any, str, str]:
     get_integration(integration)  # an unknown name fails here, listing the known ones
-    sqs = boto3.client("sqs", region_name=region or "us-east-1", endpoint_url=endpoint_url)
+    sqs = boto3.client("sqs", region_name=_region(region, endpoint_url), endpoint_url=endpoint_url)
     source = sqs.get_queue_url(QueueName=f"{stack}-{integration}")["QueueUrl"]
     dead_letter = sqs.get_queue_url(QueueName=f"{stack}-{integration}-dlq")["QueueUrl"]
     return sqs, source, dead_letter

@@ -29,7 +29,7 @@ SQS_MAX_DELAY_SECONDS = 900
 class RetryPolicy:
     """Exponential backoff with "equal jitter": attempt n waits between half and all of base × 2^(n-1)."""
 
-    base_seconds: float = 2.0
+    base_seconds: float = 30.0
     max_seconds: float = 900.0
 
     def delay(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> int:

@@ -113,5 +113,6 @@ class SubmitSettings(TableSettings):
     dead_letter_queue_url: str | None = None
     #: The queue's RedrivePolicy maxReceiveCount: the attempt that reaches it records ``failed``.
     max_receive_count: int | None = Field(default=None, ge=1)
-    retry_base_seconds: float = Field(default=2.0, gt=0)
+    #: With the default MaxReceiveCount of 10, retries span about an hour of destination outage.
+    retry_base_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=900.0, gt=0, le=43_200)

@@ -79,7 +79,7 @@ class FunctionHost:
             [sys.executable, "-m", "infra.local.host", self.handler, self.function_name, str(self.memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, **self.environment},
+            env={**_inherited_environment(), **self.environment},
             text=True,
             # Its own process group: Ctrl-C goes to the runtime, which stops hosts in order.
             start_new_session=True,
@@ -156,6 +156,16 @@ class FunctionHost:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(5)
             self._kill()
+
+
+# A host gets what Lambda would give it: the template's environment, not the shell's.
+# Only what the interpreter itself needs is inherited; a developer's exported
+# TICKETFAIRY_API_KEY or AWS_PROFILE must not leak into a function.
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "TMPDIR", "SYSTEMROOT")
+
+
+def _inherited_environment() -> dict[str, str]:
+    return {name: os.environ[name] for name in _INHERITED if name in os.environ}
 
 
 def _exits_within(process: subprocess.Popen[str], seconds: float) -> bool:

@@ -27,7 +27,7 @@ from infra.local.sources import QueueSettings, QueueSource, StreamSettings, Stre
 from infra.provision import ProvisionedResources, function_environment, provision
 from infra.settings import TableSettings
 from infra.store import DynamoStore
-from infra.template import EventSource, Function, Template, resolve, target_logical_id
+from infra.template import EventSource, Function, Template, TemplateError, resolve, target_logical_id
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -77,9 +77,23 @@ class LocalRuntime:
         # Clients made in this process (the CLI's store) need some credentials; moto takes any.
         for name, value in LOCAL_CREDENTIALS.items():
             os.environ.setdefault(name, value)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # nothing half-started may outlive a failed start
+            raise
+        logger.info("local runtime up at %s", self.endpoint_url)
+        return self
+
+    def _start(self) -> None:
         if not self.endpoint_url:
             self._server = MotoServer(verbose=self.options.verbose)
             self.endpoint_url = self._server.start()
+        nested = self.template.resources_of_type("AWS::Serverless::Application") | self.template.resources_of_type(
+            "AWS::CloudFormation::Stack"
+        )
+        if nested:
+            raise TemplateError(f"nested stacks are not run locally: {', '.join(sorted(nested))}")
         self._resources = provision(
             self.template,
             dynamodb_client=self.client("dynamodb"),
@@ -98,8 +112,6 @@ class LocalRuntime:
             starter.join()
         for thread in [*self.stream_sources, *self.queue_sources]:
             thread.start()
-        logger.info("local runtime up at %s", self.endpoint_url)
-        return self
 
     def stop(self) -> None:
         """Stop pollers, then function hosts, then the moto server (if this runtime started it)."""
@@ -107,7 +119,8 @@ class LocalRuntime:
         for source in sources:
             source.stop()
         for source in sources:
-            source.join(timeout=60)
+            if source.is_alive():
+                source.join(timeout=60)
         for hosts in self.hosts.values():
             for host in hosts:
                 host.stop()
@@ -156,6 +169,11 @@ class LocalRuntime:
                 # moto answers DynamoDB Streams only at the regional endpoint.
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
                 "AWS_LAMBDA_FUNCTION_NAME": logical_id,
+                # Lambda's reserved variables: with them Powertools keeps one event loop
+                # per execution environment across invocations, as it does on Lambda.
+                "LAMBDA_TASK_ROOT": str(ROOT),
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.template.function(logical_id).memory_size),
             }
         )
         if not self.options.verbose:

@@ -41,6 +41,9 @@ class TicketFairyConfig(BaseModel):
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("must be an absolute http(s) URL such as https://www.theticketfairy.com")
+        # The API key travels in a header: plain HTTP only to this machine (the local stand-in).
+        if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
+            raise ValueError("must use https (plain http is allowed only for a loopback address)")
         return value.rstrip("/")
 
     @model_validator(mode="after")

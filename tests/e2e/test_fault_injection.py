@@ -125,6 +125,7 @@ def test_every_valid_event_is_delivered_exactly_once_under_faults(capsys: pytest
             assert injected["fail_429"] > 0
             assert injected["delay_beyond_timeout"] > 0
             assert duplicates > 0
+            assert crashes > 0, "no sandbox crashed between the answer and the record write"
             figures = (
                 f"fault injection: events={EVENTS} integrations={len(services)} "
                 f"faults(503={injected['fail_503']} 429={injected['fail_429']} "
