@@ -340,10 +340,6 @@ class DynamoSubmissionLedger:
             for item in self.model.batch_get(keys[start : start + BATCH_GET_LIMIT]):
                 yield _to_record(item)
 
-    def all_records(self) -> Iterator[SubmissionRecord]:
-        for item in self.model.scan():
-            yield _to_record(item)
-
 
 class DynamoStore:
     """Both tables of one deployment, as the framework's ``Store``."""

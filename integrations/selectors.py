@@ -43,7 +43,7 @@ class StatusSelector(BaseSelector):
 
 
 class FailedSelector(StatusSelector):
-    """Events whose last submission failed permanently."""
+    """Events whose last submission failed: rejected by the destination, or out of retries."""
 
     statuses = (SubmissionStatus.FAILED,)
 
