@@ -55,6 +55,14 @@ def local_command(
         bool,
         typer.Option(help="Start a loopback stand-in for TicketFairy and point the integration at it."),
     ] = True,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secure-parameter",
+            "-s",
+            help="NAME=VALUE: store VALUE (e.g. an API key) as the SSM SecureString the template parameter NAME names.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
 ) -> None:
     """Run the pipeline locally until Ctrl-C or SIGTERM: moto on loopback, the template's functions and sources."""
@@ -81,8 +89,11 @@ def local_command(
         )
         runtime.start()
         try:
+            secrets = _parse_overrides(secret or [])
             if stand_in is not None:
-                runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
+                secrets.setdefault(API_KEY_PARAMETER, DEMO_API_KEY)
+            for name, value in secrets.items():
+                runtime.put_secure_parameter(name, value)
             env = runtime.environment("FanoutFunction")
             console.print(f"[green]local runtime up[/] at {runtime.endpoint_url}")
             console.print(f"  event cache table  {env['EVENT_CACHE_TABLE']}")
