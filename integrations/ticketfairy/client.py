@@ -93,8 +93,13 @@ class TicketFairyClient(BaseClient):
         return await self._send("PATCH", f"{self.url}/{quote(remote_id, safe='')}", data, idempotency_key)
 
     async def delete(self, remote_id: str) -> dict[str, Any]:
-        """DELETE the draft ``remote_id``; errors as for ``submit``."""
-        return await self._send("DELETE", f"{self.url}/{quote(remote_id, safe='')}", None, None)
+        """DELETE the draft ``remote_id``; errors as for ``submit``, but a draft already gone is done."""
+        try:
+            return await self._send("DELETE", f"{self.url}/{quote(remote_id, safe='')}", None, None)
+        except PermanentSubmitError as exc:
+            if exc.status_code in (404, 410):  # someone withdrew it already: the goal is met
+                return {"deleted": remote_id, "note": f"already gone (HTTP {exc.status_code})"}
+            raise
 
     async def _send(
         self, method: str, url: str, data: dict[str, Any] | None, idempotency_key: str | None

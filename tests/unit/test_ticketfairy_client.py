@@ -336,3 +336,14 @@ async def test_a_refused_key_is_retried_with_the_key_read_afresh(api: respx.Mock
     await client.aclose()
     assert route.calls[1].request.headers["Authorization"] == "Bearer new-key"
     assert reads == [False, False, True]
+
+
+@pytest.mark.anyio
+async def test_deleting_a_draft_that_is_already_gone_succeeds(api: respx.MockRouter) -> None:
+    api.delete(f"{ENDPOINT}/77").mock(return_value=httpx.Response(404, json={"error": "Not Found"}))
+    api.delete(f"{ENDPOINT}/78").mock(return_value=httpx.Response(422, json={"error": "locked"}))
+    client = TicketFairyClient(BASE_URL, SecretStr(API_KEY), timeout=5)
+    assert (await client.delete("77"))["deleted"] == "77"
+    with pytest.raises(PermanentSubmitError, match="locked"):
+        await client.delete("78")
+    await client.aclose()
