@@ -152,7 +152,11 @@ class QueuePublisher:
         self._sleep = sleep
 
     def publish(self, messages: Iterable[OutgoingMessage]) -> PublishReport:
-        """Send ``messages``; never raises for a message that could not be sent, reports it instead."""
+        """Send ``messages``; a message that still cannot be sent is reported, by key, not raised.
+
+        Callers that must fail as a whole chain ``.raise_for_failures()``; the
+        fan-out instead fails only the stream records whose messages are listed.
+        """
         packing = pack_batches(messages, self._max_entries, self._max_bytes)
         sent: list[str] = []
         failed = {
