@@ -32,6 +32,8 @@ class QueueMessage(BaseModel):
     changed_at: dt.datetime | None = None
     #: When this incarnation of the event was first cached (orders versions across a re-import).
     incarnation: dt.datetime | None = None
+    #: How often a worker re-queued this message behind another worker's claim.
+    requeues: int = Field(default=0, ge=0)
 
     def cached_event(self) -> CachedEvent | None:
         """The inline event as a ``CachedEvent``, or ``None`` when sent by reference."""

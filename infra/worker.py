@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 # Leave this much of the invocation's time for recording the outcome.
 LEASE_SAFETY_MS = 2_000
+# A message re-queued this often behind claims that keep being taken (a sandbox that
+# crashes on it every time) goes to the DLQ after all, instead of circling for ever.
+MAX_REQUEUES = 3
 
 
 class BadMessageError(IntegrationError):
@@ -115,10 +118,11 @@ class SubmitWorker:
             )
         except ClaimBusyError as exc:
             wait = self._until(exc.lease_until)
-            if final and self.queue is not None:
+            if final and self.queue is not None and message.requeues < MAX_REQUEUES:
                 # Another worker holds the claim (or crashed holding it): this message must not
                 # reach the DLQ for that.  A fresh copy, due when the lease ends, takes its place.
-                await asyncio.to_thread(self.queue.requeue, record.body, wait)
+                copy = message.model_copy(update={"requeues": message.requeues + 1})
+                await asyncio.to_thread(self.queue.requeue, copy.to_body(), wait)
                 logger.info("requeued behind a live claim", extra={"event_id": message.event_id, "delay": wait})
                 return SubmitResult(message.event_id, self.service, SubmissionStatus.IN_PROGRESS, detail=str(exc))
             await self._postpone(record, wait, message.event_id, exc)

@@ -16,6 +16,7 @@ import pytest
 import respx
 
 from infra.retry import RetryPolicy
+from infra.worker import MAX_REQUEUES
 from integrations.event_data import event_id_for
 from integrations.records import ChangeKind, SubmissionRecord, SubmissionStatus
 from tests.conftest import REGION
@@ -301,3 +302,23 @@ def test_a_live_claim_on_the_final_attempt_is_requeued_not_dead_lettered(
     dead_letters = pipeline.deployment.env(SUBMIT_FUNCTION)["DEAD_LETTER_QUEUE_URL"]
     assert "Messages" not in sqs.receive_message(QueueUrl=dead_letters)
     assert record_of(pipeline, FLAKY_ID).status is SubmissionStatus.IN_PROGRESS
+
+
+def test_a_message_requeued_too_often_is_left_to_the_dead_letter_queue(
+    pipeline: Pipeline, ticketfairy: respx.MockRouter
+) -> None:
+    # Given a final attempt behind a live claim, for a message already requeued the maximum number of times
+    pipeline.deployment.env(SUBMIT_FUNCTION)["MAX_RECEIVE_COUNT"] = "1"
+    messages, flaky = queue_flaky_and_steady(pipeline)
+    flaky["Body"] = json.dumps({**json.loads(flaky["Body"]), "requeues": MAX_REQUEUES})
+    cached = pipeline.store.events.get(FLAKY_ID)
+    assert cached is not None
+    pipeline.store.submissions.claim(
+        FLAKY_ID, "ticketfairy", data_hash=cached.data_hash, version=cached.version, lease_seconds=30
+    )
+
+    # When it is processed, it is reported failed (SQS's redrive policy then dead-letters it), not requeued again
+    assert pipeline.run_submit(messages) == only_failure(flaky)
+    sqs = boto3.client("sqs", region_name=REGION)
+    attributes = sqs.get_queue_attributes(QueueUrl=pipeline.queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "0"
