@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from infra.provision import ProvisionedResources, function_environment, provision, queue_attributes, table_definition
 from infra.settings import FanoutSettings, SubmitSettings, load_env_model
@@ -33,15 +31,9 @@ class Aws:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    # Otherwise botocore addresses account-specific DynamoDB hosts moto does not answer.
-    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-    with mock_aws():
-        yield Aws(dynamodb=boto3.client("dynamodb"), sqs=boto3.client("sqs"))
+def aws(aws: None) -> Aws:
+    """tests/conftest.py's in-process moto (sealed environment included), with this module's clients."""
+    return Aws(dynamodb=boto3.client("dynamodb"), sqs=boto3.client("sqs"))
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 from pydantic import SecretStr
 
 from infra.secrets import resolve_secret
@@ -18,22 +15,6 @@ from integrations.ticketfairy.config import DEFAULT_BASE_URL, ENV_PREFIX, Ticket
 KEY_VALUE = "tf_live_0123456789abcdef"
 PARAMETER = "/event-importer/ticketfairy/api-key"
 SECRET = "event-importer/ticketfairy"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A fresh moto account, fake credentials, and no Powertools values cached from another test."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    # Providers hold a boto3 client and a cache: both must be rebuilt inside this mock.
-    clear_parameter_caches()
-    with mock_aws():
-        yield
-    clear_parameter_caches()
 
 
 def clear_parameter_caches() -> None:
