@@ -78,7 +78,7 @@ SERVICE: Final = "ticketfairy"
 BASE_URL: Final = "https://ticketfairy.bench.test"
 API_KEY: Final = "bench-api-key"
 # WARNING keeps the handlers' per-batch INFO lines out of the report (the template's default is INFO).
-PARAMETER_OVERRIDES: Final = {"LogLevel": "WARNING", "TicketfairyBaseUrl": BASE_URL}
+PARAMETER_OVERRIDES: Final = {"LogLevel": "WARN", "TicketfairyBaseUrl": BASE_URL}
 
 _FAKE_AWS: Final = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -32,14 +32,11 @@ import unicodedata
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from integrations.base import BaseTransformer
 from integrations.errors import TransformError
-
-if TYPE_CHECKING:
-    from timezonefinder import TimezoneFinder
 
 __all__ = [
     "DATETIME_FORMAT",
@@ -213,8 +210,7 @@ class TimezoneResolver:
     """Finds an event's IANA time zone, trying in order:
 
     1. ``time.timezone`` when it names a zone of the tz database (any letter case);
-    2. ``location.coordinates`` through ``timezonefinder`` (loaded on first use:
-       its import and data take a few hundred milliseconds);
+    2. ``location.coordinates`` through ``tzfpy`` (loaded on first use);
     3. ``location.country`` when the whole country keeps one wall clock (see
        ``CountryZones``);
     4. ``location.city``: a city named by a tz zone ("Chicago",
@@ -241,7 +237,7 @@ class TimezoneResolver:
         coordinates = _mapping(location.get("coordinates"))
         lat, lng = coordinates.get("lat"), coordinates.get("lng")
         if isinstance(lat, int | float) and isinstance(lng, int | float):
-            found = _canonical_zone(_timezone_finder().timezone_at(lng=float(lng), lat=float(lat)) or "")
+            found = _canonical_zone(_zone_at(float(lat), float(lng)))
             if found:
                 return found
         code = self.countries.code_for(_text(location.get("country")))
@@ -265,11 +261,11 @@ class TimezoneResolver:
         return named
 
 
-@functools.cache
-def _timezone_finder() -> TimezoneFinder:
-    from timezonefinder import TimezoneFinder
+def _zone_at(lat: float, lng: float) -> str:
+    # Imported on first use: tzfpy loads its polygon index at import.
+    from tzfpy import get_tz
 
-    return TimezoneFinder()
+    return str(get_tz(lng, lat))
 
 
 # Present in some tz installations but no place's zone.

@@ -92,7 +92,7 @@ def test_listing_and_loading_an_integration_stays_cheap() -> None:
         import sys
         from integrations.registry import get_integration, integration_names
         integration_names(); get_integration("ticketfairy")
-        heavy = sorted(m for m in ("httpx", "timezonefinder", "integrations.ticketfairy.client",
+        heavy = sorted(m for m in ("httpx", "tzfpy", "integrations.ticketfairy.client",
                                    "integrations.ticketfairy.transformer") if m in sys.modules)
         assert not heavy, heavy
         """
