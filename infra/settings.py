@@ -116,3 +116,6 @@ class SubmitSettings(TableSettings):
     #: With the default MaxReceiveCount of 10, retries span about an hour of destination outage.
     retry_base_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=900.0, gt=0, le=43_200)
+    #: CloudWatch namespace of the delivery metrics (the template sets it for every function).
+    powertools_metrics_namespace: str = "EventImporter"
+    powertools_service_name: str = "event-importer"

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from infra.messages import QueueMessage
+from infra.metrics import Outcome, OutcomeMetrics
 from infra.retry import QueueControl, RetryPolicy
 from infra.store import DynamoStore
 from integrations.base import DEFAULT_LEASE_SECONDS, BaseSubmitter, ClaimBusyError
@@ -74,12 +75,14 @@ class SubmitWorker:
         queue: QueueControl | None = None,
         retry: RetryPolicy | None = None,
         max_receive_count: int | None = None,
+        metrics: OutcomeMetrics | None = None,
     ) -> None:
         self.submitter = submitter
         self.store = store
         self.queue = queue
         self.retry = retry or RetryPolicy()
         self.max_receive_count = max_receive_count
+        self.metrics = metrics
 
     @property
     def service(self) -> str:
@@ -124,14 +127,19 @@ class SubmitWorker:
                 copy = message.model_copy(update={"requeues": message.requeues + 1})
                 await asyncio.to_thread(self.queue.requeue, copy.to_body(), wait)
                 logger.info("requeued behind a live claim", extra={"event_id": message.event_id, "delay": wait})
+                self._count(Outcome.RETRIED)
                 return SubmitResult(message.event_id, self.service, SubmissionStatus.IN_PROGRESS, detail=str(exc))
             await self._postpone(record, wait, message.event_id, exc)
+            self._count(Outcome.DEAD_LETTERED if final else Outcome.RETRIED)
             raise
         except RetryableSubmitError as exc:
             if not final:
                 await self._postpone(record, self.retry.delay(receive_count, exc.retry_after), message.event_id, exc)
+            # On the final attempt SQS's redrive policy moves the message once it is reported failed.
+            self._count(Outcome.DEAD_LETTERED if final else Outcome.RETRIED)
             raise
         self._log(result)
+        self._count(_outcome_of(result))
         return result
 
     async def _reject(self, record: SQSRecord, exc: BadMessageError) -> SubmitResult:
@@ -141,6 +149,7 @@ class SubmitWorker:
             "rejected message %s: %s", record.message_id, exc, extra={"event_id": event_id, "service": self.service}
         )
         moved = self.queue is not None and await asyncio.to_thread(self.queue.dead_letter, record.body, str(exc))
+        self._count(Outcome.DEAD_LETTERED)
         if not moved:
             raise exc  # no DLQ to move it to: let the queue's redrive policy do it
         return SubmitResult(event_id or "?", self.service, SubmissionStatus.FAILED, error=str(exc))
@@ -151,6 +160,10 @@ class SubmitWorker:
         )
         if self.queue is not None:
             await asyncio.to_thread(self.queue.postpone, record.receipt_handle, seconds)
+
+    def _count(self, outcome: Outcome) -> None:
+        if self.metrics is not None:
+            self.metrics.count(outcome)
 
     @staticmethod
     def _until(moment: dt.datetime | None) -> int:
@@ -198,6 +211,16 @@ class SubmitWorker:
             return DEFAULT_LEASE_SECONDS
         remaining_ms = context.get_remaining_time_in_millis() - LEASE_SAFETY_MS
         return max(1.0, remaining_ms / 1000)
+
+
+def _outcome_of(result: SubmitResult) -> Outcome:
+    """The metric for a record's outcome; a delivery the claim turned away (duplicate, stale) sent nothing."""
+    if "claim" in result.extra:
+        return Outcome.SKIPPED
+    return {
+        SubmissionStatus.SUCCESS: Outcome.SUBMITTED,
+        SubmissionStatus.FAILED: Outcome.FAILED,
+    }.get(result.status, Outcome.SKIPPED)
 
 
 def _event_id_in(body: str) -> str | None:

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from infra.metrics import publishes_metrics
 from infra.runtime.submit import submit_worker
 
 logger = Logger(service="submit")
@@ -14,6 +15,7 @@ logger = Logger(service="submit")
 copy_config_to_registered_loggers(source_logger=logger, include={"infra", "integrations"})
 
 
+@publishes_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return submit_worker().handle_batch(event, context)

@@ -178,6 +178,8 @@ class LocalRuntime:
         )
         if not self.options.verbose:
             env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+            # The metrics are JSON lines in the log (EMF): CloudWatch reads them, a terminal should not.
+            env["POWERTOOLS_METRICS_DISABLED"] = "true"
         env.update(self.options.environment_overrides.get(logical_id, {}))
         return env
 

@@ -7,6 +7,7 @@ import os
 
 import boto3
 
+from infra.metrics import OutcomeMetrics
 from infra.retry import QueueControl, RetryPolicy
 from infra.settings import SubmitSettings, load_env_model
 from infra.store import DynamoStore
@@ -28,4 +29,9 @@ def submit_worker() -> SubmitWorker:
         queue=QueueControl(sqs, settings.queue_url, settings.dead_letter_queue_url),
         retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
         max_receive_count=settings.max_receive_count,
+        metrics=OutcomeMetrics(
+            settings.integration_name,
+            namespace=settings.powertools_metrics_namespace,
+            service=settings.powertools_service_name,
+        ),
     )

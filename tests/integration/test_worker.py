@@ -322,3 +322,30 @@ def test_a_message_requeued_too_often_is_left_to_the_dead_letter_queue(
     sqs = boto3.client("sqs", region_name=REGION)
     attributes = sqs.get_queue_attributes(QueueUrl=pipeline.queue_url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessagesDelayed"] == "0"
+
+
+def emf_documents(output: str) -> list[dict[str, Any]]:
+    """The Embedded Metric Format documents among a function's output lines."""
+    lines = (json.loads(line) for line in output.splitlines() if line.startswith("{"))
+    return [document for document in lines if "_aws" in document]
+
+
+def test_each_invocation_publishes_its_outcomes_per_integration(
+    pipeline: Pipeline, ticketfairy: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a batch where one event is delivered, one is retried and one message is unusable
+    fail_flaky_with(ticketfairy, httpx.Response(503, text="maintenance"))
+    messages, _ = queue_flaky_and_steady(pipeline)
+    boto3.client("sqs", region_name=REGION).send_message(QueueUrl=pipeline.queue_url, MessageBody="not json")
+    messages += pipeline.queued()
+    capsys.readouterr()
+
+    # When the batch is submitted
+    pipeline.run_submit(messages)
+
+    # Then one EMF document counts each outcome, under the integration's dimension
+    (document,) = emf_documents(capsys.readouterr().out)
+    assert document["integration"] == "ticketfairy"
+    assert (document["Submitted"], document["Retried"], document["DeadLettered"]) == ([1.0], [1.0], [1.0])
+    names = {metric["Name"] for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert names == {"Submitted", "Retried", "DeadLettered"}
