@@ -1,120 +1,208 @@
-"""Memory per invocation: tracemalloc's peak during one warm invocation of each function.
+"""Memory per invocation: the peak RSS of a fresh process that imports a handler and runs one full batch.
 
-Each function is invoked once to warm up (wiring, imports, the time-zone
-database, clients: what a warm container already holds), then traced for a
-second invocation of the same size.  The baseline of the same run is the
-peak of parsing that invocation's event JSON, which the Lambda runtime does
-before any handler code runs.
-
-moto and respx run in this process, so the peak includes their work for
-the calls the invocation makes: an upper bound for the function alone.
-What is still allocated after the invocation is reported beside it; it is
-mostly what they keep (the messages moto queued, the items it stored,
-respx's call log), which on AWS lives in SQS and DynamoDB, not in the
-function.  tracemalloc sees Python's allocator only: memory that OpenSSL or
-pydantic-core allocate natively is not in these figures.
+This is what Lambda's memory setting has to hold: the interpreter, every
+module the handler imports, its clients, and one batch of the event source's
+size (100 stream records for fan-out, 10 messages for submit). Each function
+runs in its own process against a moto server and the loopback stand-in for
+TicketFairy, over real sockets, with the environment the deployed stack gives
+it. The baseline, measured the same way in the same run, is a process that
+only runs ``import boto3``: the floor every function pays. Each figure is the
+median of several processes.
 """
 
 from __future__ import annotations
 
-import gc
 import json
-import tracemalloc
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final, cast
+
+import boto3
 
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
-from bench.sandbox import FANOUT_FUNCTION, SUBMIT_FUNCTION, distinct_sample_count, sample_events, sandbox
-from integrations.event_data import event_id_for
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from bench.sandbox import ROOT, sample_events, sealed_environment
+from infra.eventsources import sqs_event, stream_event
+from infra.importer import import_events
+from infra.local.destination import DraftEventsDestination
+from infra.local.server import MotoServer
+from infra.settings import TableSettings, load_env_model
+from infra.stack import Stack, deploy
+from infra.store import DynamoStore
 
 NAME: Final = "memory"
-KIB: Final = 1024
+MIB: Final = 1024 * 1024
+FANOUT: Final = "FanoutFunction"
+SUBMIT: Final = "TicketfairySubmitFunction"
+REGION: Final = "us-east-1"
+API_KEY: Final = "bench-memory-key"
+
+# The peak RSS of this process since exec: VmHWM belongs to the address space, which exec replaces.
+# (getrusage's ru_maxrss survives exec, so a child would report its big parent's peak.)
+_PEAK = """
+def peak_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise SystemExit("no VmHWM in /proc/self/status: this benchmark needs Linux")
+"""
+#: Run in a fresh interpreter: import the handler, run one batch, report the peak RSS.
+CHILD: Final = (
+    _PEAK
+    + """
+import json, sys
+module = __import__(sys.argv[1], fromlist=["handler"])
+from infra.eventsources import LocalContext
+event = json.loads(open(sys.argv[2]).read())
+response = module.handler(event, LocalContext(sys.argv[3]))
+print("RESULT " + json.dumps({"rss_kib": peak_kib(), "failures": len(response["batchItemFailures"])}))
+"""
+)
+BASELINE: Final = (
+    _PEAK
+    + """
+import json, boto3
+print("RESULT " + json.dumps({"rss_kib": peak_kib(), "failures": 0}))
+"""
+)
 
 
-@dataclass(frozen=True)
-class Trace:
-    """Bytes allocated during one call: the peak, and what was still allocated when it returned."""
-
-    peak: int
-    retained: int
-
-
-def traced(call: Callable[[], object]) -> Trace:
-    """Trace the allocations of ``call``; nothing allocated before it counts."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        call()
-        retained, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return Trace(peak=peak, retained=retained)
-
-
-def _figure(subject: str, records: int, invocation: Trace, event: Mapping[str, Any]) -> Figure:
-    text = json.dumps(event)
-    parse = traced(lambda: json.loads(text))
-    return Figure(
-        subject=subject,
-        metric=f"peak traced memory, {records} records",
-        unit="KiB",
-        value=invocation.peak / KIB,
-        baseline=parse.peak / KIB,
-        baseline_label="json.loads of the event",
-        ratio=ratio(invocation.peak, parse.peak),
-        ratio_label="× parse",
-        note=(
-            f"event JSON {len(text) / KIB:.0f} KiB; still allocated after: {invocation.retained / KIB:.0f} KiB "
-            "(mostly what moto and respx keep)"
-        ),
-        details={
-            "records": records,
-            "event_json_bytes": len(text),
-            "peak_bytes": invocation.peak,
-            "retained_bytes": invocation.retained,
-            "baseline_peak_bytes": parse.peak,
-        },
+def peak_rss(code: str, *args: str, env: Mapping[str, str]) -> int:
+    """Peak RSS in bytes of one fresh process running ``code``; raises when it fails or reports failures."""
+    result = subprocess.run(  # noqa: S603 - this interpreter, code of this module
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=dict(env), cwd=ROOT, check=False
     )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    if result.returncode != 0 or not lines:
+        raise BenchmarkError(f"the measured process failed: {result.stderr[-2000:]}")
+    report = json.loads(lines[-1].removeprefix("RESULT "))
+    if report["failures"]:
+        raise BenchmarkError(f"{report['failures']} records of the measured batch failed: {result.stderr[-2000:]}")
+    return int(report["rss_kib"]) * 1024
 
 
-def _event_id(message: Mapping[str, Any]) -> str:
-    return str(json.loads(message["Body"])["event_id"])
+@contextmanager
+def deployed() -> Iterator[tuple[Stack, str]]:
+    """The stack on a moto server on loopback, TicketFairy's stand-in as its destination: (stack, endpoint)."""
+    server = MotoServer()
+    endpoint = server.start()
+    destination = DraftEventsDestination(API_KEY)
+    base_url = destination.start()
+    try:
+        env = sealed_environment({})
+        with _environ(env):
+            stack = deploy(
+                "memory",
+                parameters={"TicketfairyBaseUrl": base_url, "LogLevel": "WARN"},
+                region=REGION,
+                endpoint_url=endpoint,
+            )
+            parameter = stack.functions[SUBMIT].environment["TICKETFAIRY_API_KEY_PARAMETER"]
+            boto3.client("ssm", region_name=REGION, endpoint_url=endpoint).put_parameter(
+                Name=parameter, Value=API_KEY, Type="SecureString"
+            )
+        yield stack, endpoint
+    finally:
+        destination.stop()
+        server.stop()
+
+
+@contextmanager
+def _environ(env: Mapping[str, str]) -> Iterator[None]:
+    import os
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def batch_size(stack: Stack, function: str) -> int:
+    """The batch size of the function's event source mapping, as deployed."""
+    (mapping,) = (m for m in stack.event_sources.values() if m["FunctionName"] == stack.functions[function].name)
+    return int(mapping["BatchSize"])
+
+
+def function_env(stack: Stack, function: str, endpoint: str) -> dict[str, str]:
+    sealed = sealed_environment({**stack.functions[function].environment, "PATH": "/usr/bin:/bin"})
+    # After sealing, which drops any endpoint override: this one is the moto server on loopback.
+    return {**sealed, "AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_LOG_LEVEL": "WARN"}
 
 
 def run(*, quick: bool = False) -> BenchmarkResult:
-    """Peak memory of a warm fan-out invocation and a warm submit invocation."""
-    with sandbox() as stack:
-        fanout_size = 20 if quick else stack.batch_size(FANOUT_FUNCTION)
-        submit_size = stack.batch_size(SUBMIT_FUNCTION)
-        distinct = distinct_sample_count()
-        events = sample_events(max(2 * fanout_size, distinct + submit_size))
-        # Copies of samples already submitted in the warm-up: whatever the transformer loads
-        # lazily for some events (country tables, the time-zone finder) is loaded by then.
-        measured_ids = {event_id_for(event["source_url"]) for event in events[distinct : distinct + submit_size]}
-        stack.import_events(events)
+    """Peak RSS of a fan-out process on a full stream batch and a submit process on a full SQS batch."""
+    runs = 1 if quick else 3
+    with deployed() as (stack, endpoint), tempfile.TemporaryDirectory() as scratch, _environ(sealed_environment({})):
+        fanout_records, submit_messages = batch_size(stack, FANOUT), batch_size(stack, SUBMIT)
+        fanout_env = function_env(stack, FANOUT, endpoint)
+        submit_env = function_env(stack, SUBMIT, endpoint)
+        store = DynamoStore(load_env_model(TableSettings, {**fanout_env}))
+        events = sample_events(fanout_records * runs)
+        import_events(store.events, ((f"item {i}", e) for i, e in enumerate(events, 1)))
 
-        responses: list[PartialItemFailureResponse] = []
-        fanout_warm_up, fanout_event, *rest = stack.stream_events(fanout_size)
-        stack.run_fanout(fanout_warm_up)
-        fanout = traced(lambda: responses.append(stack.call_fanout(fanout_event)))
-        if responses[-1]["batchItemFailures"]:
-            raise BenchmarkError(f"fan-out failed records: {responses[-1]['batchItemFailures']}")
-        for stream_event in rest:
-            stack.run_fanout(stream_event)
+        streams = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=endpoint)
+        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
+        stream_arn = stack.outputs["EventCacheStreamArn"]
+        (shard,) = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records: list[dict[str, Any]] = []
+        while len(records) < fanout_records * runs:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            records += cast("list[dict[str, Any]]", page["Records"])
+            iterator = page["NextShardIterator"]
 
-        messages = stack.receive()
-        for warm_up in stack.submit_events([m for m in messages if _event_id(m) not in measured_ids]):
-            stack.run_submit(warm_up)
-        (submit_event,) = stack.submit_events([m for m in messages if _event_id(m) in measured_ids])
-        submit = traced(lambda: responses.append(stack.call_submit(submit_event)))
-        stack.acknowledge(submit_event, responses[-1])
+        fanout, submit, baseline = [], [], []
+        queue_url = stack.functions[SUBMIT].environment["QUEUE_URL"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for index in range(runs):
+            batch = records[index * fanout_records : (index + 1) * fanout_records]
+            event_file = Path(scratch) / f"fanout-{index}.json"
+            event_file.write_text(json.dumps(stream_event(batch, stream_arn=stream_arn, region=REGION), default=str))
+            fanout.append(peak_rss(CHILD, "functions.fanout.app", str(event_file), FANOUT, env=fanout_env))
 
+            messages: list[dict[str, Any]] = []
+            while len(messages) < submit_messages:
+                received = sqs.receive_message(
+                    QueueUrl=queue_url, MaxNumberOfMessages=submit_messages - len(messages), AttributeNames=["All"]
+                )
+                messages += cast("list[dict[str, Any]]", received.get("Messages", []))
+            event_file = Path(scratch) / f"submit-{index}.json"
+            event_file.write_text(json.dumps(sqs_event(messages, queue_arn=queue_arn, region=REGION)))
+            submit.append(peak_rss(CHILD, "functions.submit.app", str(event_file), SUBMIT, env=submit_env))
+            baseline.append(peak_rss(BASELINE, env=submit_env))
+
+    floor = statistics.median(baseline)
     figures = [
-        _figure(FANOUT_FUNCTION, fanout_size, fanout, fanout_event),
-        _figure(SUBMIT_FUNCTION, submit_size, submit, submit_event),
+        _figure("memory.fanout_rss_mb", FANOUT, f"peak RSS, {fanout_records} stream records", fanout, floor),
+        _figure("memory.submit_rss_mb", SUBMIT, f"peak RSS, {submit_messages} messages", submit, floor),
     ]
-    return BenchmarkResult(NAME, {"fanout_records": fanout_size, "submit_records": submit_size}, figures)
+    return BenchmarkResult(
+        NAME, {"fanout_records": fanout_records, "submit_messages": submit_messages, "runs": runs}, figures
+    )
+
+
+def _figure(figure_id: str, subject: str, metric: str, samples: list[int], floor: float) -> Figure:
+    value = statistics.median(samples)
+    return Figure(
+        id=figure_id,
+        subject=subject,
+        metric=metric,
+        unit="MiB",
+        value=value / MIB,
+        baseline=floor / MIB,
+        baseline_label="a process that imports boto3",
+        ratio=ratio(value, floor),
+        ratio_label="× boto3",
+        note=f"median of {len(samples)} processes; Lambda memory 128 MB",
+        details={"samples_bytes": samples, "baseline_bytes": floor},
+    )

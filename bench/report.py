@@ -60,6 +60,8 @@ class Figure:
     ratio_label: str
     note: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: A stable name to track the figure from run to run (``memory.submit_rss_mb``).
+    id: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import functools
 import os
 
 import boto3
+import botocore.session
 
 from infra.metrics import OutcomeMetrics
 from infra.retry import QueueControl, RetryPolicy
@@ -19,10 +20,14 @@ from integrations.registry import get_integration
 def submit_worker() -> SubmitWorker:
     """The submit function's ``SubmitWorker`` for the integration its environment names."""
     settings = load_env_model(SubmitSettings)
-    store = DynamoStore(settings)
+    # One botocore session for every client: each session loads botocore's endpoint data (≈5 MB).
+    session = botocore.session.get_session()
+    store = DynamoStore(settings, session=session)
     integration = get_integration(settings.integration_name)
     config = integration.load_config(os.environ)
-    sqs = boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    sqs = boto3.session.Session(botocore_session=session).client(
+        "sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    )
     return SubmitWorker(
         integration.create_submitter(store, config),
         store,
