@@ -24,7 +24,7 @@ from integrations.ticketfairy.transformer import TicketFairyTransformer
 BASE_URL = "https://tf.example.test"
 ENDPOINT = f"{BASE_URL}/api/draft-events"
 API_KEY = "tf_live_9f8e7d6c5b4a-never-log-me"
-PAYLOAD = {"data": {"attributes": {"title": "Night Shift", "status": "draft"}}}
+PAYLOAD = {"data": {"attributes": {"title": "Night Shift", "status": "Public"}}}
 
 
 @pytest.fixture
