@@ -230,9 +230,14 @@ def _split_time_range(value: object) -> object:
     if not isinstance(value, Mapping):
         return value
     start, end = value.get("start"), value.get("end")
-    if isinstance(start, str) and (match := _TIME_RANGE.match(start.strip())):
-        return {**value, "start": match["start"], "end": end or match["end"]}
-    return value
+    match = _TIME_RANGE.match(start.strip()) if isinstance(start, str) else None
+    if match is None:
+        return value
+    try:
+        first, second = _parse_time(match["start"]), _parse_time(match["end"])
+    except ValueError:
+        return value  # not a range of times after all ("2025-06-30T20:00"): read, or refused, as one text
+    return {**value, "start": first, "end": end or second}
 
 
 def _cost_text(value: object) -> object:

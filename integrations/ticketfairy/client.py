@@ -109,7 +109,7 @@ class TicketFairyClient(BaseClient):
         headers = {
             "Authorization": f"Bearer {self._current_key().get_secret_value()}",
             "Accept": "application/json",
-            # The original client sent it on every request; the API may check it.
+            # The original client sent it, and the API may check it: keep sending it.
             "Origin": self.origin,
         }
         if data is not None:

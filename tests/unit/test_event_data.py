@@ -77,6 +77,7 @@ def test_dates_are_normalised_to_iso(raw: object, expected: str) -> None:
         ("Doors: midnight", "00:00"),
         ("7:30 PM EST", "19:30"),
         ("7pm - late", "19:00"),
+        ("2025-06-30T20:00:00", "20:00"),
     ],
 )
 def test_times_are_normalised_to_hh_mm(raw: str, expected: str) -> None:
@@ -90,6 +91,12 @@ def test_unreadable_times_name_the_field_and_the_text(raw: str) -> None:
     with pytest.raises(InvalidEventError) as caught:
         validate_event({"title": "x", "time": {"end": raw}})
     assert caught.value.problems == [f"time.end: could not read {raw!r} as a time; use HH:MM"]
+
+
+def test_a_range_that_is_not_one_of_times_is_refused_whole() -> None:
+    with pytest.raises(InvalidEventError) as caught:
+        validate_event({"title": "x", "time": {"start": "25:00-04:00"}})
+    assert caught.value.problems == ["time.start: could not read '25:00-04:00' as a time; use HH:MM"]
 
 
 @pytest.mark.parametrize(
