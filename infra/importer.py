@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from infra.store import ConcurrentWriteError, DynamoEventRepository, ImportOutcome
 from integrations.errors import InvalidEventError
-from integrations.event_data import EventData, event_id_for, parse_event
+from integrations.event_data import event_id_for, parse_event_with_notes
 
 CHUNK = 100  # one BatchGetItem of current hashes per chunk
 
@@ -30,12 +30,25 @@ class InvalidItem:
         return f"{self.label}: " + "; ".join(self.problems)
 
 
+@dataclass(frozen=True)
+class ImportNote:
+    """Something the import changed in an item and why (e.g. a source time zone that is not one)."""
+
+    label: str
+    event_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.message}"
+
+
 @dataclass
 class ImportReport:
     """What an import did, item by item."""
 
     outcomes: list[ImportOutcome] = field(default_factory=list)
     invalid: list[InvalidItem] = field(default_factory=list)
+    notes: list[ImportNote] = field(default_factory=list)
 
     def count(self, change: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.change == change)
@@ -48,14 +61,16 @@ class _Prepared:
     data: dict[str, Any]
     data_hash: str
     source_url: str
+    notes: tuple[str, ...] = ()
 
 
 def prepare(raw: Mapping[str, Any], *, now: dt.datetime, label: str = "event") -> _Prepared:
-    """Validate one raw event and derive its id and hash.
+    """Validate and enrich one raw event (its time zone) and derive its id and hash.
 
     Raises ``InvalidEventError`` naming each bad field.
     """
-    event: EventData = parse_event(raw)
+    parsed = parse_event_with_notes(raw)
+    event = parsed.event
     source_url = event.source_url
     if not source_url:
         raise InvalidEventError(["source_url: required: the event id is derived from it"])
@@ -67,6 +82,7 @@ def prepare(raw: Mapping[str, Any], *, now: dt.datetime, label: str = "event") -
         data=event.model_dump(mode="json"),
         data_hash=event.content_hash(),
         source_url=source_url,
+        notes=parsed.notes,
     )
 
 
@@ -81,15 +97,34 @@ def import_events(
             report.invalid.append(raw)
             continue
         try:
-            batch.append(prepare(raw, now=repository.clock(), label=label))
+            prepared = prepare(raw, now=repository.clock(), label=label)
         except InvalidEventError as exc:
             report.invalid.append(InvalidItem(label, exc.problems))
             continue
+        batch.append(prepared)
+        report.notes.extend(ImportNote(label, prepared.event_id, note) for note in prepared.notes)
         if len(batch) >= CHUNK:
             report.outcomes.extend(_write(repository, batch, report.invalid))
             batch = []
     report.outcomes.extend(_write(repository, batch, report.invalid))
     return report
+
+
+def enrich_events(repository: DynamoEventRepository, *, only_missing_zone: bool = True) -> ImportReport:
+    """Re-run the import's enrichment on cached events: the backfill for events cached without a zone.
+
+    Each event is parsed again exactly as an import would (so ``time.timezone``
+    is resolved) and written only if that changed its content, under the same
+    version check as an import; a written event is delivered again as an
+    update.  ``only_missing_zone`` skips events that already have a zone.
+    """
+
+    def needs_enrichment(data: Mapping[str, Any]) -> bool:
+        times = data.get("time")
+        return not only_missing_zone or not (isinstance(times, Mapping) and times.get("timezone"))
+
+    items = ((f"event {cached.event_id}", cached.data) for cached in repository.scan() if needs_enrichment(cached.data))
+    return import_events(repository, items)
 
 
 def _write(

@@ -33,7 +33,7 @@ from integrations.errors import (
     RetryableSubmitError,
     SubmitError,
 )
-from integrations.event_data import parse_event
+from integrations.event_data import validate_event
 from integrations.ports import ClaimOutcome, Store
 from integrations.records import (
     REMOVAL_PREFIX,
@@ -268,7 +268,7 @@ class BaseSubmitter:
 
         Raises ``InvalidEventError`` or ``TransformError`` (both permanent).
         """
-        data = parse_event(event.data).model_dump(mode="json")
+        data = validate_event(event.data).model_dump(mode="json")
         return self.transformer.transform(data)
 
     # -- one event ----------------------------------------------------------------

@@ -4,6 +4,10 @@ Input from scrapers and importers is messy: markup in text, duplicated list
 entries, dates and times in many formats.  The model normalises all of it on
 the way in so that transformers, the content hash and the cache only ever see
 clean, canonical values.
+
+``parse_event`` is the import path: it also resolves the event's time zone,
+once, and stores it in ``time.timezone``.  The submit path only re-validates
+what is cached (``validate_event``) and never loads time-zone data.
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ import datetime as dt
 import hashlib
 import html
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
+import dateutil.parser
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -38,10 +45,13 @@ __all__ = [
     "EventLocation",
     "EventTime",
     "InvalidEventError",
+    "ParsedEvent",
     "clean_text",
     "content_hash",
     "event_id_for",
     "parse_event",
+    "parse_event_with_notes",
+    "validate_event",
 ]
 
 # Fields that describe when/how an event was imported rather than the event
@@ -163,38 +173,84 @@ def _parse_date(value: object) -> object:
     raise ValueError(f"could not read {text!r} as a date; use YYYY-MM-DD")
 
 
-_TIME_PATTERN = re.compile(
-    r"^(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2}))?(?::(?P<second>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?$",
+# What dateutil cannot read on its own, rewritten before it reads the rest.
+_TIME_WORDS = (
+    (re.compile(r"\bmid-?night\b", re.IGNORECASE), "00:00"),
+    (re.compile(r"\b(?:noon|midday)\b", re.IGNORECASE), "12:00"),
+    # "19h30", "20.00": dateutil reads "20.00" as a day of the month.
+    (re.compile(r"(?<![\d.:])(\d{1,2})[.h](\d{2})(?![\d.:])", re.IGNORECASE), r"\1:\2"),
+    # "24:00" is how some venues write midnight.
+    (re.compile(r"(?<![\d.:])24:00(?![\d.:])"), "00:00"),
+)
+# "7pm - late", "10pm till close": no end time, whatever dateutil would make of the dash.
+_OPEN_END = re.compile(r"\s*(?:-|–|—|\bto\b|\btill\b|\buntil\b)\s*(?:late|close|closing|finish|end)\b.*$", re.I)
+_BARE_HOUR = re.compile(r"^\s*(\d{1,2})\s*$")
+# "10pm-4am", "22:00 – 04:00", "10pm to 4am": a start and an end in one field.
+_TIME_RANGE = re.compile(
+    r"^(?P<start>.*?(?<!\d)\d{1,2}(?:[:.h]\d{2})?\s*(?:[ap]\.?m\.?)?)"
+    r"\s*(?:-|–|—|\bto\b|\btill\b|\buntil\b)\s*(?P<end>.*\d.*)$",
     re.IGNORECASE,
 )
 
 
 def _parse_time(value: object) -> object:
+    """``HH:MM`` from what sources write: "Doors at 7pm", "7.30pm", "19h30", "10 PM", "midnight"...
+
+    dateutil's fuzzy parser skips the words around the time.  It fills in
+    what the text does not say from a default, so the text is read twice with
+    different default hours: a text that names no hour ("Saturday", "TBA")
+    reads differently and is refused rather than turned into midnight.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
     if not isinstance(value, str):
         raise ValueError(f"expected a time string such as 20:00 or 8pm, got {type(value).__name__}")
-    text = value.strip().lower()
-    if text in {"midnight"}:
-        return "00:00"
-    if text in {"noon", "midday"}:
-        return "12:00"
-    match = _TIME_PATTERN.match(text)
-    if not match:
+    text = _OPEN_END.sub("", value.strip())
+    if match := _BARE_HOUR.match(text):
+        text = f"{match[1]}:00"  # "20": dateutil would read a day of the month
+    for pattern, replacement in _TIME_WORDS:
+        text = pattern.sub(replacement, text)
+    try:
+        # ignoretz: a zone abbreviation ("7pm EST") is not ours to interpret; the event's zone is.
+        readings = {
+            dateutil.parser.parse(text, fuzzy=True, ignoretz=True, default=dt.datetime(2000, 1, 1, hour)).time()
+            for hour in (0, 13)
+        }
+    except (ValueError, OverflowError):
+        readings = set()
+    if len(readings) != 1:
         raise ValueError(f"could not read {value!r} as a time; use HH:MM")
-    hour, minute = int(match["hour"]), int(match["minute"] or 0)
-    ampm = (match["ampm"] or "").replace(".", "")
-    if ampm:
-        if not 1 <= hour <= 12:
-            raise ValueError(f"{value!r} is not a valid 12-hour time")
-        hour = hour % 12 + (12 if ampm == "pm" else 0)
-    if hour == 24 and minute == 0:
-        hour = 0  # "24:00" is how some venues write midnight
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise ValueError(f"{value!r} is not a valid time of day")
-    return f"{hour:02d}:{minute:02d}"
+    return readings.pop().strftime("%H:%M")
+
+
+def _split_time_range(value: object) -> object:
+    """A range in ``start`` ("10pm-4am"): its first time is the start, its second the end unless one is given."""
+    if not isinstance(value, Mapping):
+        return value
+    start, end = value.get("start"), value.get("end")
+    match = _TIME_RANGE.match(start.strip()) if isinstance(start, str) else None
+    if match is None:
+        return value
+    try:
+        first, second = _parse_time(match["start"]), _parse_time(match["end"])
+    except ValueError:
+        return value  # not a range of times after all ("2025-06-30T20:00"): read, or refused, as one text
+    return {**value, "start": first, "end": end or second}
+
+
+def _cost_text(value: object) -> object:
+    """Costs as text; a number is shown as the source gave it ("20", "12.5")."""
+    if isinstance(value, bool):
+        raise ValueError("expected a price such as 20 or '€15', got a boolean")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a price")
+        if value < 0:
+            raise ValueError(f"{value} is negative: a price cannot be")
+        return str(value)
+    return _clean_optional_text(value)
 
 
 def _check_url(value: str | None) -> str | None:
@@ -218,11 +274,20 @@ class _Part(BaseModel):
 
 
 class EventTime(_Part):
-    """Local start/end times (``HH:MM``) and an optional IANA time zone."""
+    """Local start/end times (``HH:MM``) and the event's IANA time zone.
+
+    A range in ``start`` ("10pm-4am") is split; its end fills ``end`` when the source gave none.
+    ``parse_event`` sets ``timezone`` on import (see ``integrations.timezones``).
+    """
 
     start: ClockTime = None
     end: ClockTime = None
     timezone: OptionalText = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _range_in_start(cls, value: object) -> object:
+        return _split_time_range(value)
 
 
 class Coordinates(_Part):
@@ -252,8 +317,9 @@ class EventImages(_Part):
 class EventData(_Part):
     """The standard, cleaned shape of one imported event.
 
-    Raises ``pydantic.ValidationError`` on construction; use ``parse_event`` for
-    an ``InvalidEventError`` whose message names each bad field.
+    Raises ``pydantic.ValidationError`` on construction; use ``validate_event``
+    (or ``parse_event`` on import) for an ``InvalidEventError`` whose message
+    names each bad field.
     """
 
     title: str = Field(max_length=500)
@@ -269,7 +335,7 @@ class EventData(_Part):
     location: EventLocation | None = None
     images: EventImages | None = None
     minimum_age: int | None = Field(default=None, ge=0, le=99)
-    cost: OptionalText = None
+    cost: Annotated[str | None, BeforeValidator(_cost_text)] = None
     ticket_url: OptionalText = None
     source_url: OptionalUrl = None
     imported_at: dt.datetime | None = None
@@ -303,10 +369,11 @@ class EventData(_Part):
         if self.date and self.end_date and self.end_date < self.date:
             raise ValueError(f"end_date {self.end_date} is before date {self.date}")
         times = self.time
-        if self.date and not self.end_date and times and times.start and times.end and times.end < times.start:
-            # An end time earlier than the start means the event runs past midnight.
-            next_day = dt.date.fromisoformat(self.date) + dt.timedelta(days=1)
-            self.end_date = next_day.isoformat()
+        if self.date and not self.end_date and times and times.start and times.end:
+            # As the original importer did: an end at or before the start runs past
+            # midnight into the next day; any other end is on the same day.
+            overnight = times.end <= times.start
+            self.end_date = (dt.date.fromisoformat(self.date) + dt.timedelta(days=int(overnight))).isoformat()
         return self
 
     def canonical_json(self) -> str:
@@ -332,13 +399,45 @@ def _format_error(error: Mapping[str, Any]) -> str:
     return f"{location}: {message}"
 
 
-def parse_event(data: Mapping[str, Any]) -> EventData:
-    """Validate raw event data, raising ``InvalidEventError`` that names every bad field."""
+def validate_event(data: Mapping[str, Any]) -> EventData:
+    """Validate event data as it is, raising ``InvalidEventError`` that names every bad field.
+
+    Nothing is looked up: this is what the submit path uses on cached events.
+    """
     try:
         return EventData.model_validate(data)
     except ValidationError as exc:
         problems = [_format_error(error) for error in exc.errors(include_url=False)]
         raise InvalidEventError(problems) from exc
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    """An imported event, enriched, with notes on what the import changed and why."""
+
+    event: EventData
+    notes: tuple[str, ...] = ()
+
+
+def parse_event_with_notes(data: Mapping[str, Any]) -> ParsedEvent:
+    """``parse_event``, also returning notes for the import's report (e.g. a source zone that was not a zone)."""
+    event = validate_event(data)
+    # Imported here, not at the top: the gazetteer belongs to the import path,
+    # and the submit functions (which import this module) must never load it.
+    from integrations.timezones import resolve_timezone
+
+    resolution = resolve_timezone(event)
+    times = event.time or EventTime()
+    event = event.model_copy(update={"time": times.model_copy(update={"timezone": resolution.zone})})
+    return ParsedEvent(event, tuple(note for note in (resolution.note,) if note))
+
+
+def parse_event(data: Mapping[str, Any]) -> EventData:
+    """Validate raw event data on import and set ``time.timezone`` (see ``integrations.timezones``).
+
+    Raises ``InvalidEventError`` that names every bad field.
+    """
+    return parse_event_with_notes(data).event
 
 
 def event_id_for(source_url: str) -> str:

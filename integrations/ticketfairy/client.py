@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from integrations.base import BaseClient
 from integrations.errors import PermanentSubmitError, RetryableSubmitError
-from integrations.ticketfairy.config import ENV_PREFIX
+from integrations.ticketfairy.config import DEFAULT_ORIGIN, ENV_PREFIX
 
 __all__ = ["DRAFT_EVENTS_PATH", "TicketFairyClient", "parse_retry_after"]
 
@@ -55,9 +55,11 @@ class TicketFairyClient(BaseClient):
         api_key: SecretStr | KeyProvider,
         timeout: float,
         http_client: httpx.AsyncClient | None = None,
+        origin: str = DEFAULT_ORIGIN,
     ) -> None:
         self.url = base_url.rstrip("/") + DRAFT_EVENTS_PATH
         self.timeout = timeout
+        self.origin = origin
         self._key_provider: KeyProvider = (lambda force: api_key) if isinstance(api_key, SecretStr) else api_key
         self._api_key = self._key_provider(False)
         self._key_refused = False
@@ -107,6 +109,8 @@ class TicketFairyClient(BaseClient):
         headers = {
             "Authorization": f"Bearer {self._current_key().get_secret_value()}",
             "Accept": "application/json",
+            # The original client sent it, and the API may check it: keep sending it.
+            "Origin": self.origin,
         }
         if data is not None:
             headers["Content-Type"] = "application/json"

@@ -13,10 +13,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-__all__ = ["DEFAULT_BASE_URL", "ENV_PREFIX", "TicketFairyConfig"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_ORIGIN", "DEFAULT_STATUS", "ENV_PREFIX", "TicketFairyConfig"]
 
 ENV_PREFIX = "TICKETFAIRY_"
 DEFAULT_BASE_URL = "https://www.theticketfairy.com"
+# What the original event-importer sent, the only values known to be accepted.
+DEFAULT_ORIGIN = "https://restlessnites.com"
+DEFAULT_STATUS = "Public"
 
 _KEY_SOURCES = ("api_key", "api_key_parameter", "api_key_secret")
 
@@ -34,6 +37,10 @@ class TicketFairyConfig(BaseModel):
     #: Id or ARN of a Secrets Manager secret holding the key.
     api_key_secret: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
+    #: ``status`` of every draft (``TICKETFAIRY_STATUS``): a policy, so a setting.
+    status: str = Field(default=DEFAULT_STATUS, min_length=1)
+    #: The ``Origin`` header (``TICKETFAIRY_ORIGIN``): the site the drafts come from.
+    origin: str = DEFAULT_ORIGIN
 
     @field_validator("base_url")
     @classmethod
@@ -45,6 +52,14 @@ class TicketFairyConfig(BaseModel):
         if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError("must use https (plain http is allowed only for a loopback address)")
         return value.rstrip("/")
+
+    @field_validator("origin")
+    @classmethod
+    def _http_origin(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path.strip("/") or parts.query:
+            raise ValueError("must be an origin such as https://restlessnites.com (scheme and host, no path)")
+        return f"{parts.scheme}://{parts.netloc}"
 
     @model_validator(mode="after")
     def _exactly_one_key_source(self) -> TicketFairyConfig:

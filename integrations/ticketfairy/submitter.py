@@ -32,11 +32,12 @@ class TicketFairySubmitter(BaseSubmitter):
             api_key=lambda force: config.resolve_api_key(force=force),
             timeout=config.timeout_seconds,
             http_client=http_client,
+            origin=config.origin,
         )
         return cls(
             integration=integration,
             store=store,
-            transformer=TicketFairyTransformer(),
+            transformer=TicketFairyTransformer(status=config.status),
             client=client,
             selectors=SELECTORS,
         )

@@ -164,6 +164,7 @@ def test_import_to_submission_record(pipeline: Pipeline, ticketfairy: respx.Mock
         assert call.request.headers["Authorization"] == f"Bearer {API_KEY}"
         assert call.request.headers["Content-Type"] == "application/json"
         assert call.request.headers["Idempotency-Key"].startswith("ticketfairy:")
+        assert call.request.headers["Origin"] == "https://restlessnites.com"
     payloads = {
         json.loads(call.request.content)["data"]["attributes"]["title"]: json.loads(call.request.content)
         for call in calls
@@ -174,19 +175,20 @@ def test_import_to_submission_record(pipeline: Pipeline, ticketfairy: respx.Mock
     assert techno["timezone"] == "Europe/Berlin"
     assert techno["url"] == "https://tickets.example.com/1"
     assert "<script>" not in techno["details"]
-    # The whole payload, exactly: "N/A" falls back to the source URL; New York's zone from the city.
+    # The whole payload, exactly: "N/A" falls back to the source URL; New York's zone from the city,
+    # resolved and stored at import.
     assert payloads["Jazz Brunch"] == {
         "data": {
             "attributes": {
                 "title": "Jazz Brunch",
                 "url": "https://source.example.com/events/2",
                 "image": None,
-                "hostedBy": "Blue Note",
+                "hostedBy": True,
                 "startDate": "2025-07-13 11:00:00",
                 "endDate": "2025-07-13 14:00:00",
                 "timezone": "America/New_York",
-                "isOnline": False,
-                "status": "draft",
+                "isOnline": 0,
+                "status": "Public",
                 "address": "New York, NY, United States",
                 "venue": "Blue Note",
                 "details": "",

@@ -6,10 +6,13 @@ import datetime as dt
 
 import boto3
 import pytest
+from typer.testing import CliRunner
 
-from infra.importer import import_events
+from infra.cli import app
+from infra.importer import enrich_events, import_events
 from infra.settings import TableSettings, load_env_model
 from infra.store import ConcurrentWriteError, DynamoStore
+from integrations.event_data import EventData, content_hash, event_id_for
 from integrations.ports import ClaimOutcome
 from integrations.records import SubmissionStatus
 from tests.conftest import REGION, Deployment
@@ -133,3 +136,58 @@ def test_an_import_never_overwrites_a_change_it_did_not_see(store: DynamoStore) 
     cached = store.events.get(eid)
     assert cached is not None
     assert cached.data["title"] == "Changed meanwhile 1"
+
+
+def test_an_import_notes_a_source_zone_it_did_not_use(store: DynamoStore) -> None:
+    raw = {**event(1), "time": {"timezone": "Mars/Olympus_Mons"}, "location": {"city": "Perth", "country": "Australia"}}
+
+    report = import_events(store.events, [("line 1", raw)])
+
+    assert [str(note) for note in report.notes] == [
+        "line 1: time.timezone: 'Mars/Olympus_Mons' is not an IANA time zone; used Australia/Perth (from the city)"
+    ]
+    assert report.notes[0].event_id == report.outcomes[0].event_id
+    cached = store.events.get(report.outcomes[0].event_id)
+    assert cached is not None
+    assert cached.data["time"]["timezone"] == "Australia/Perth"
+
+
+def cache_without_zone(store: DynamoStore, n: int, location: dict[str, object]) -> str:
+    """An event as an importer before zones were resolved on import stored it."""
+    data = EventData.model_validate({**event(n), "location": location}).model_dump(mode="json")
+    event_id = event_id_for(str(data["source_url"]))
+    store.events.put_if_changed(event_id, data, content_hash(data), source_url=str(data["source_url"]), known=None)
+    return event_id
+
+
+def test_enrich_stores_the_zones_of_events_cached_without_one(store: DynamoStore) -> None:
+    perth = cache_without_zone(store, 1, {"city": "Perth"})
+    portland = cache_without_zone(store, 2, {"city": "Portland", "state": "ME", "country": "USA"})
+    import_events(store.events, [("new", {**event(3), "location": {"country": "Japan"}})])
+
+    report = enrich_events(store.events)
+
+    assert sorted((o.event_id, o.change, o.version) for o in report.outcomes) == sorted(
+        [(perth, "updated", 2), (portland, "updated", 2)]
+    )
+    zones = {event_id: store.events.get(event_id) for event_id in (perth, portland)}
+    assert {k: v.data["time"]["timezone"] for k, v in zones.items() if v} == {
+        perth: "Australia/Perth",
+        portland: "America/New_York",
+    }
+    assert enrich_events(store.events).outcomes == []  # nothing is left without a zone
+    assert {o.change for o in enrich_events(store.events, only_missing_zone=False).outcomes} == {"unchanged"}
+
+
+def test_the_enrich_command(store: DynamoStore, deployment: Deployment) -> None:
+    event_id = cache_without_zone(store, 1, {"city": "Berlin"})
+    env = deployment.env("FanoutFunction")
+    tables = ["--event-cache-table", env["EVENT_CACHE_TABLE"], "--submissions-table", env["SUBMISSIONS_TABLE"]]
+
+    result = CliRunner().invoke(app, ["events", "enrich", *tables, "--region", REGION])
+
+    assert result.exit_code == 0, result.output
+    assert "created 0, updated 1, unchanged 0, invalid 0" in result.output
+    cached = store.events.get(event_id)
+    assert cached is not None
+    assert cached.data["time"]["timezone"] == "Europe/Berlin"

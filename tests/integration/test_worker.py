@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import boto3
+import botocore.session
 import httpx
 import pytest
 import respx
@@ -37,16 +38,20 @@ FLAKY_ID = event_id_for(FLAKY["source_url"])
 def visibility_changes(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The parameters of every ``ChangeMessageVisibility`` call made by clients built after this fixture.
 
-    The submit worker builds its SQS client at its first invocation, from
-    boto3's default session: a fresh one, for this test only, carries the hook.
+    The submit worker builds its SQS client at its first invocation, on a botocore
+    session of its own: sessions made for this test carry the hook.
     """
     changes: list[dict[str, Any]] = []
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    boto3.DEFAULT_SESSION.events.register(
-        "provide-client-params.sqs.ChangeMessageVisibility", lambda params, **_: changes.append(dict(params))
-    )
+    original = botocore.session.get_session
+
+    def hooked(env_vars: Any = None) -> botocore.session.Session:
+        session = original(env_vars)
+        session.register(
+            "provide-client-params.sqs.ChangeMessageVisibility", lambda **kwargs: changes.append(dict(kwargs["params"]))
+        )
+        return session
+
+    monkeypatch.setattr(botocore.session, "get_session", hooked)
     return changes
 
 

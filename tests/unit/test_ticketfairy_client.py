@@ -14,13 +14,17 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from integrations.errors import PermanentSubmitError, RetryableSubmitError, SubmitError
+from integrations.errors import ConfigurationError, PermanentSubmitError, RetryableSubmitError, SubmitError
+from integrations.registry import get_integration
 from integrations.ticketfairy.client import TicketFairyClient, parse_retry_after
+from integrations.ticketfairy.config import TicketFairyConfig
+from integrations.ticketfairy.submitter import TicketFairySubmitter
+from integrations.ticketfairy.transformer import TicketFairyTransformer
 
 BASE_URL = "https://tf.example.test"
 ENDPOINT = f"{BASE_URL}/api/draft-events"
 API_KEY = "tf_live_9f8e7d6c5b4a-never-log-me"
-PAYLOAD = {"data": {"attributes": {"title": "Night Shift", "status": "draft"}}}
+PAYLOAD = {"data": {"attributes": {"title": "Night Shift", "status": "Public"}}}
 
 
 @pytest.fixture
@@ -68,7 +72,48 @@ async def test_posts_json_with_auth_and_idempotency_headers(api: respx.MockRoute
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["Accept"] == "application/json"
     assert request.headers["Idempotency-Key"] == "ticketfairy:abc:0123"
+    assert request.headers["Origin"] == "https://restlessnites.com"  # what the original client sent
     assert json.loads(request.content) == PAYLOAD
+
+
+@pytest.mark.anyio
+async def test_every_request_carries_the_configured_origin(api: respx.MockRouter) -> None:
+    routes = [
+        api.post(ENDPOINT).respond(201, json={"id": "d1"}),
+        api.patch(f"{ENDPOINT}/d1").respond(200, json={"id": "d1"}),
+        api.delete(f"{ENDPOINT}/d1").respond(204),
+    ]
+    client = TicketFairyClient(BASE_URL, SecretStr(API_KEY), timeout=5.0, origin="https://events.example.org")
+
+    await client.submit(PAYLOAD)
+    await client.update("d1", PAYLOAD)
+    await client.delete("d1")
+    await client.aclose()
+
+    assert [route.calls.last.request.headers["Origin"] for route in routes] == ["https://events.example.org"] * 3
+
+
+def test_status_and_origin_are_settings_with_the_originals_defaults() -> None:
+    integration = get_integration("ticketfairy")
+    default = integration.load_config({"TICKETFAIRY_API_KEY": "k"})
+    custom = integration.load_config(
+        {"TICKETFAIRY_API_KEY": "k", "TICKETFAIRY_STATUS": "Private", "TICKETFAIRY_ORIGIN": "https://a.example/"}
+    )
+    assert isinstance(default, TicketFairyConfig)
+    assert isinstance(custom, TicketFairyConfig)
+
+    assert (default.status, default.origin) == ("Public", "https://restlessnites.com")
+    assert (custom.status, custom.origin) == ("Private", "https://a.example")
+    submitter = TicketFairySubmitter.from_config(integration, None, custom)  # type: ignore[arg-type]
+    assert isinstance(submitter.transformer, TicketFairyTransformer)
+    assert isinstance(submitter.client, TicketFairyClient)
+    assert (submitter.transformer.status, submitter.client.origin) == ("Private", "https://a.example")
+
+
+@pytest.mark.parametrize("origin", ["https://a.example/path", "restlessnites.com", "ftp://a.example"])
+def test_an_origin_that_is_not_an_origin_is_a_configuration_error(origin: str) -> None:
+    with pytest.raises(ConfigurationError, match="TICKETFAIRY_ORIGIN"):
+        get_integration("ticketfairy").load_config({"TICKETFAIRY_API_KEY": "k", "TICKETFAIRY_ORIGIN": origin})
 
 
 @pytest.mark.anyio
