@@ -7,6 +7,7 @@ import os
 
 import boto3
 
+from infra.logs import secure_logging
 from infra.retry import QueueControl, RetryPolicy
 from infra.settings import SubmitSettings, load_env_model
 from infra.store import DynamoStore
@@ -18,6 +19,8 @@ from integrations.registry import get_integration
 def submit_worker() -> SubmitWorker:
     """The submit function's ``SubmitWorker`` for the integration its environment names."""
     settings = load_env_model(SubmitSettings)
+    # Before anything reads a secret or calls AWS.
+    secure_logging(wire_logs=settings.wire_logs)
     store = DynamoStore(settings)
     integration = get_integration(settings.integration_name)
     config = integration.load_config(os.environ)
