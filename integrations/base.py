@@ -211,8 +211,8 @@ class BaseClient(ABC):
         return text
 
     def summarise(self, response: Mapping[str, Any]) -> str:
-        """A short summary of a response for the record: whitelisted fields only, redacted."""
-        return self.redact(summarise_response(response))
+        """A short summary of a response for the record: whitelisted fields only."""
+        return summarise_response(response)
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook; most clients have nothing to release
         """Release connections; called once when the submitter is done."""
@@ -522,6 +522,9 @@ class BaseSubmitter:
         change: ChangeKind | None = None,
         permanent: bool = False,
     ) -> SubmitResult:
+        # Whatever raised (the client, a library, a bug), a record never holds a secret.
+        error = None if error is None else self.client.redact(error)
+        summary = None if summary is None else self.client.redact(summary)
         record = await asyncio.to_thread(
             self.store.submissions.complete,
             claimed,

@@ -37,24 +37,15 @@ def _forms(secret: str) -> set[str]:
     return {secret, json.dumps(secret)[1:-1], *encoded}
 
 
-def _redact_form(text: str, form: str) -> str:
-    """Replace ``form`` and each prefix of it of at least ``MIN_SECRET_PREFIX`` characters."""
-    head = form[:MIN_SECRET_PREFIX]
-    start = text.find(head)
-    if start == -1:
-        return text
-    parts: list[str] = []
-    done = 0
-    while start != -1:
-        end = start + len(head)
-        # Extend the match as far as the text keeps following the secret.
-        while end < len(text) and end - start < len(form) and text[end] == form[end - start]:
-            end += 1
-        parts += [text[done:start], REDACTED]
-        done = end
-        start = text.find(head, done)
-    parts.append(text[done:])
-    return "".join(parts)
+def _match_end(text: str, start: int, form: str) -> int:
+    """Where the longest prefix of ``form`` (at least its first ``MIN_SECRET_PREFIX`` characters) at ``start`` ends."""
+    if not text.startswith(form[:MIN_SECRET_PREFIX], start):
+        return start
+    end = start + min(len(form), MIN_SECRET_PREFIX)
+    # Extend the match as far as the text keeps following the secret.
+    while end < len(text) and end - start < len(form) and text[end] == form[end - start]:
+        end += 1
+    return end
 
 
 class Redactor:
@@ -62,6 +53,7 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._forms: tuple[str, ...] = ()
+        self._heads: re.Pattern[str] | None = None
         self._lock = threading.Lock()
         for secret in secrets:
             self.add(secret)
@@ -72,13 +64,25 @@ class Redactor:
         if len(secret) < _MIN_SECRET_LENGTH:
             return
         with self._lock:
-            # Longest first: a URL-encoded form must go before the plain prefix inside it does.
-            self._forms = tuple(sorted({*self._forms, *_forms(secret)}, key=len, reverse=True))
+            forms = tuple(sorted({*self._forms, *_forms(secret)}))
+            heads = sorted({form[:MIN_SECRET_PREFIX] for form in forms}, key=len, reverse=True)
+            self._forms, self._heads = forms, re.compile("|".join(map(re.escape, heads)))
 
     def __call__(self, text: str) -> str:
-        for form in self._forms:
-            text = _redact_form(text, form)
-        return text
+        forms, heads = self._forms, self._heads
+        if heads is None:
+            return text
+        parts: list[str] = []
+        done = 0
+        # One pass; at each place a secret starts, the longest matching form wins (an encoded
+        # form and the plain one share their first characters).
+        while match := heads.search(text, done):
+            start = match.start()
+            end = max(_match_end(text, start, form) for form in forms)
+            parts += [text[done:start], REDACTED]
+            done = max(end, start + 1)
+        parts.append(text[done:])
+        return "".join(parts)
 
     def __bool__(self) -> bool:
         return bool(self._forms)
