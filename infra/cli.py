@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import boto3
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from infra.importer import ImportReport, enrich_events, import_events, read_items
@@ -99,7 +100,10 @@ def import_command(
     submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",
     region: RegionOption = None,
 ) -> None:
-    """Import events into the cache; only new or changed ones are written (and delivered)."""
+    """Import events into the cache; only new or changed ones are written (and delivered).
+
+    Exits 1 when any line or item was refused (each is reported), 0 otherwise.
+    """
     store = _store(endpoint_url, event_cache_table, submissions_table, region)
     if file == "-":
         items = list(read_items(sys.stdin.buffer))
@@ -129,13 +133,17 @@ def enrich_command(
 
 def _print_report(report: ImportReport) -> None:
     for invalid in report.invalid:
-        errors.print(f"[yellow]skipped[/] {invalid}")
+        # Escaped: the problem quotes the input, which may look like rich markup.
+        errors.print(f"[yellow]skipped[/] {escape(str(invalid))}")
     for note in report.notes:
-        errors.print(f"[cyan]note[/] {note}")
+        errors.print(f"[cyan]note[/] {escape(str(note))}")
     console.print(
         f"created {report.count('created')}, updated {report.count('updated')}, "
         f"unchanged {report.count('unchanged')}, invalid {len(report.invalid)}"
     )
+    # Scripts must be able to tell "all imported" from "some refused" without parsing the report.
+    if report.invalid:
+        raise typer.Exit(1)
 
 
 @app.command("submissions")

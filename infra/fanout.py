@@ -75,11 +75,8 @@ def read_change(record: DynamoDBRecord) -> CacheChange | None:
         raise BadStreamRecordError(f"record for event {event_id} has no data_hash")
     if name is DynamoDBRecordEventName.MODIFY and stream.old_image.get("data_hash") == data_hash:
         return None
-    try:
-        data = json.loads(image["data"]) if isinstance(image.get("data"), str) else image.get("data")
-    except json.JSONDecodeError as exc:
-        raise BadStreamRecordError(f"record for event {event_id}: data is not valid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict):
+    data = _image_data(event_id, image)
+    if data is None:
         raise BadStreamRecordError(f"record for event {event_id}: data is missing or not an object")
     return CacheChange(
         event_id=event_id,
@@ -96,15 +93,33 @@ def _removal(event_id: str, old_image: Mapping[str, Any]) -> CacheChange:
     if not old_image or not old_image.get("data_hash"):
         raise BadStreamRecordError(f"REMOVE record for event {event_id} has no OldImage (stream view type?)")
     # A removal is the event's next version, so a late delivery of an older one is fenced off.
+    # It carries the removed content: a submitter whose create is in doubt repeats that create
+    # (same key) to learn the draft's id before withdrawing it.
     return CacheChange(
         event_id=event_id,
         data_hash=removal_hash(str(old_image["data_hash"])),
         version=int(old_image.get("version") or 1) + 1,
         change=ChangeKind.REMOVED,
-        event=None,
+        event=_removed_data(event_id, old_image),
         changed_at=dt.datetime.now(dt.UTC),
         incarnation=_parse_time(old_image.get("first_imported_at")),
     )
+
+
+def _image_data(event_id: str, image: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The event data of a stream image (``None`` if it has none); ``BadStreamRecordError`` if unreadable."""
+    try:
+        data = json.loads(image["data"]) if isinstance(image.get("data"), str) else image.get("data")
+    except json.JSONDecodeError as exc:
+        raise BadStreamRecordError(f"record for event {event_id}: data is not valid JSON ({exc.msg})") from exc
+    return data if isinstance(data, dict) else None
+
+
+def _removed_data(event_id: str, old_image: Mapping[str, Any]) -> dict[str, Any] | None:
+    try:
+        return _image_data(event_id, old_image)
+    except BadStreamRecordError:
+        return None  # a removal is delivered even when the content it removed is unreadable
 
 
 def _parse_time(value: object) -> dt.datetime | None:

@@ -1,7 +1,9 @@
 """Importing events into the cache: validate, hash, write only what changed.
 
 A write to the cache is what triggers delivery, so an unchanged re-import
-must write nothing at all.
+must write nothing at all.  One bad event never stops an import: anything
+that cannot be read, validated or stored is reported against its line or
+item, and the rest is still imported.
 """
 
 from __future__ import annotations
@@ -12,11 +14,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from pynamodb.exceptions import PynamoDBException
+
 from infra.store import ConcurrentWriteError, DynamoEventRepository, ImportOutcome
 from integrations.errors import InvalidEventError
 from integrations.event_data import event_id_for, parse_event_with_notes
 
 CHUNK = 100  # one BatchGetItem of current hashes per chunk
+#: Largest event accepted, as serialised JSON.  A DynamoDB item is at most 400 KB, and the
+#: cache item carries more than the event (keys, hash, times): this leaves room for them.
+MAX_EVENT_BYTES = 350_000
+# What reading one line or item can raise besides a clean JSON error: nesting deeper than the
+# parser's recursion limit, and numbers too long to convert.
+_DECODE_ERRORS = (ValueError, RecursionError)
 
 
 @dataclass(frozen=True)
@@ -76,10 +86,14 @@ def prepare(raw: Mapping[str, Any], *, now: dt.datetime, label: str = "event") -
         raise InvalidEventError(["source_url: required: the event id is derived from it"])
     if event.imported_at is None:
         event = event.model_copy(update={"imported_at": now})
+    data = event.model_dump(mode="json")
+    size = len(json.dumps(data, ensure_ascii=False).encode())
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEventError([f"event: {size:,} bytes as JSON; the limit is {MAX_EVENT_BYTES:,} bytes"])
     return _Prepared(
         label=label,
         event_id=event_id_for(source_url),
-        data=event.model_dump(mode="json"),
+        data=data,
         data_hash=event.content_hash(),
         source_url=source_url,
         notes=parsed.notes,
@@ -100,6 +114,9 @@ def import_events(
             prepared = prepare(raw, now=repository.clock(), label=label)
         except InvalidEventError as exc:
             report.invalid.append(InvalidItem(label, exc.problems))
+            continue
+        except RecursionError:
+            report.invalid.append(InvalidItem(label, ["event: nested too deeply to read"]))
             continue
         batch.append(prepared)
         report.notes.extend(ImportNote(label, prepared.event_id, note) for note in prepared.notes)
@@ -146,6 +163,9 @@ def _write(
         except ConcurrentWriteError as exc:
             # Never overwrite a change we did not see; the caller reports it and can import again.
             rejected.append(InvalidItem(p.label, [f"{exc}; import it again"]))
+        except PynamoDBException as exc:
+            # One item DynamoDB refuses (too large, invalid) must not cost every later event its write.
+            rejected.append(InvalidItem(p.label, [f"could not be stored: {exc.cause_response_message or exc.msg}"]))
     return outcomes
 
 
@@ -176,7 +196,16 @@ def read_items(stream: IO[bytes] | IO[str]) -> Iterator[tuple[str, Mapping[str, 
         except json.JSONDecodeError as exc:
             yield label, InvalidItem(label, [f"not valid JSON at column {exc.colno}: {exc.msg}"])
             continue
+        except _DECODE_ERRORS as exc:
+            yield label, InvalidItem(label, [_decode_problem(exc)])
+            continue
         yield _labelled(label, item)
+
+
+def _decode_problem(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "not readable: JSON nested too deeply"
+    return f"not readable: {exc}"
 
 
 def _array_items(data: bytes) -> Iterator[tuple[str, Mapping[str, Any] | InvalidItem]]:
@@ -187,6 +216,9 @@ def _array_items(data: bytes) -> Iterator[tuple[str, Mapping[str, Any] | Invalid
         return
     except json.JSONDecodeError as exc:
         yield "file", InvalidItem("file", [f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"])
+        return
+    except _DECODE_ERRORS as exc:
+        yield "file", InvalidItem("file", [_decode_problem(exc)])
         return
     for index, item in enumerate(items, start=1):
         yield _labelled(f"item {index}", item)

@@ -73,6 +73,7 @@ class SubmissionModel(Model):
     submitted_hash = UnicodeAttribute(null=True)
     change = UnicodeAttribute(null=True)
     permanent = BooleanAttribute(null=True)
+    create_hash = UnicodeAttribute(null=True)
     lease_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

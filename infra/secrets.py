@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import SecretStr
 
 from integrations.errors import ConfigurationError
+from integrations.redaction import register_secret
 
 __all__ = ["DEFAULT_MAX_AGE_SECONDS", "resolve_secret"]
 
@@ -94,4 +95,6 @@ def _non_empty(raw: str, where: str) -> SecretStr:
     text = raw.strip()
     if not text:
         raise ConfigurationError(f"{where} is empty")
+    # From now on no log line of this process may show it, whoever writes the line.
+    register_secret(text)
     return SecretStr(text)

@@ -69,6 +69,9 @@ class TableSettings(_Settings):
     aws_region: str | None = None
     #: Set only to talk to a local moto server; real AWS needs none.
     aws_endpoint_url: str | None = None
+    #: Let botocore and urllib3 log whole requests and answers at DEBUG.  Separate from the
+    #: log level on purpose: those lines can carry secrets (an SSM answer holds the key).
+    wire_logs: bool = False
 
 
 class FanoutSettings(TableSettings):

@@ -61,6 +61,7 @@ def _to_record(item: SubmissionModel) -> SubmissionRecord:
         submitted_hash=item.submitted_hash,
         change=ChangeKind(item.change) if item.change else None,
         permanent=bool(item.permanent),
+        create_hash=item.create_hash,
         lease_until=item.lease_until,
         created_at=item.created_at,
         updated_at=item.updated_at,
@@ -238,11 +239,19 @@ class DynamoSubmissionLedger:
         lease_seconds: float,
         incarnation: dt.datetime | None = None,
         retry_failed: bool = False,
+        change: ChangeKind = ChangeKind.CREATED,
+        attempt: int | None = None,
     ) -> Claim:
         """Take (event, service, hash) for ``lease_seconds`` with a conditional write.
 
         Read, decide (``decide_claim``), write conditioned on the revision that
         was read; if another worker wrote in between, read and decide again.
+
+        ``attempt`` is the delivery's receive count (SQS ``ApproximateReceiveCount``):
+        the record's attempts follow it, so "gave up after N attempts" matches the
+        queue's ``maxReceiveCount``.  Without it (operator runs) each claim counts one.
+        A claim for content when no draft is known marks the create as possibly
+        sent (``create_hash``) *before* the call: a crash after it leaves that mark.
         """
         for _ in range(CLAIM_ATTEMPTS):
             now = self.clock()
@@ -261,8 +270,14 @@ class DynamoSubmissionLedger:
             if item is None:
                 item = self.model(event_id, service, created_at=now, attempts=0)
             same_version = item.data_hash == data_hash
+            previous = int(item.attempts or 0) if same_version else 0
             item.status = SubmissionStatus.IN_PROGRESS.value
-            item.attempts = (int(item.attempts or 0) if same_version else 0) + 1
+            item.attempts = previous + 1 if attempt is None else max(previous, attempt)
+            if current is not None and current.incarnation != incarnation:
+                item.create_hash = None  # a new incarnation has its own create (and key)
+            no_draft = current is None or current.live_remote_id is None
+            if change is not ChangeKind.REMOVED and no_draft and item.create_hash is None:
+                item.create_hash = data_hash
             item.data_hash = data_hash
             item.version = version
             item.incarnation = incarnation
@@ -309,6 +324,8 @@ class DynamoSubmissionLedger:
             submitted_hash=claimed.data_hash if status is SubmissionStatus.SUCCESS else claimed.submitted_hash,
             change=(change or claimed.change or ChangeKind.CREATED).value,
             permanent=permanent if status is SubmissionStatus.FAILED else None,
+            # Known once a create succeeded (the id is recorded) or the removal is done.
+            create_hash=None if status is SubmissionStatus.SUCCESS else claimed.create_hash,
             lease_until=None,
             created_at=claimed.created_at or now,
             updated_at=now,

@@ -118,6 +118,7 @@ class SubmitWorker:
                 change=message.change,
                 lease_seconds=self._lease_seconds(lambda_context),
                 final_attempt=final,
+                attempt=receive_count,
             )
         except ClaimBusyError as exc:
             wait = self._until(exc.lease_until)
@@ -189,9 +190,15 @@ class SubmitWorker:
 
     async def _resolve_event(self, message: QueueMessage) -> CachedEvent | None:
         if message.change is ChangeKind.REMOVED:
-            # The event is gone from the cache; the claim needs only its identity and version.
+            # The event is gone from the cache.  The claim needs only its identity and version; the
+            # removed content (when it travelled inline) lets a create in doubt be repeated to find its id.
             return CachedEvent(
-                message.event_id, {}, message.data_hash, message.version, message.changed_at, message.incarnation
+                message.event_id,
+                message.event or {},
+                message.data_hash,
+                message.version,
+                message.changed_at,
+                message.incarnation,
             )
         inline = message.cached_event()
         if inline is not None:

@@ -22,21 +22,23 @@ import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
 from integrations.errors import (
     ConfigurationError,
+    CreateInDoubtError,
     InvalidEventError,
     PermanentSubmitError,
     RetryableSubmitError,
     SubmitError,
+    UnusableAnswerError,
 )
 from integrations.event_data import validate_event
 from integrations.ports import ClaimOutcome, Store
 from integrations.records import (
-    REMOVAL_PREFIX,
     CachedEvent,
     ChangeKind,
     SubmissionRecord,
@@ -49,8 +51,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RESPONSE_SUMMARY_LIMIT = 500
 DEFAULT_LEASE_SECONDS = 60.0
+#: The only response fields a record keeps (at the top level or under ``data``): never a raw body.
+SUMMARY_FIELDS = ("id", "type", "status", "state")
+SUMMARY_VALUE_LIMIT = 64
+#: Key a client puts in a decoded body to say why it is not the destination's JSON object.
+BODY_PROBLEM_KEY = "body_problem"
+_NEVER_SUBMITTED = "removed from the cache before it was submitted"
 
 
 class ClaimBusyError(RetryableSubmitError):
@@ -59,6 +66,17 @@ class ClaimBusyError(RetryableSubmitError):
     def __init__(self, message: str, *, lease_until: dt.datetime | None = None) -> None:
         super().__init__(message)
         self.lease_until = lease_until
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """What the calls for one change did."""
+
+    payload: dict[str, Any] | None
+    response: dict[str, Any] | None  # None: the destination needed no call
+    remote_id: str | None
+    change: ChangeKind
+    note: str | None = None  # why no call was needed
 
 
 class Integration(ABC):
@@ -76,6 +94,10 @@ class Integration(ABC):
     supports_updates: ClassVar[bool] = False
     #: The destination can withdraw a submitted event (``BaseClient.delete``).
     supports_deletes: ClassVar[bool] = False
+    #: Later changes and removals address the destination's id for the event, so a
+    #: create is only done once its answer carries one (``BaseClient.remote_id``).
+    #: Creates are then keyed per incarnation: any repeat of one is a replay.
+    needs_remote_id: ClassVar[bool] = False
 
     @property
     @abstractmethod
@@ -180,9 +202,17 @@ class BaseClient(ABC):
     def remote_id(self, response: Mapping[str, Any]) -> str | None:
         """The destination's id for the event in a response body, if it has one."""
         for candidate in (response.get("id"), _nested(response, "data", "id")):
-            if isinstance(candidate, str | int) and not isinstance(candidate, bool):
+            if isinstance(candidate, str | int) and not isinstance(candidate, bool) and str(candidate).strip():
                 return str(candidate)
         return None
+
+    def redact(self, text: str) -> str:
+        """``text`` without any secret this client holds (override where there are secrets)."""
+        return text
+
+    def summarise(self, response: Mapping[str, Any]) -> str:
+        """A short summary of a response for the record: whitelisted fields only."""
+        return summarise_response(response)
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook; most clients have nothing to release
         """Release connections; called once when the submitter is done."""
@@ -198,29 +228,48 @@ def _nested(mapping: Mapping[str, Any], *path: str) -> Any:
 
 
 def summarise_response(response: Mapping[str, Any]) -> str:
-    """A short, single-line summary of a response body for the record."""
-    text = json.dumps(response, separators=(",", ":"), default=str, ensure_ascii=False)
-    if len(text) > RESPONSE_SUMMARY_LIMIT:
-        text = text[: RESPONSE_SUMMARY_LIMIT - 1] + "…"
-    return text
+    """The ``SUMMARY_FIELDS`` of a response body (top level, then ``data``) as one short line.
+
+    Whatever else a destination puts in its answer (echoed input, tokens,
+    megabytes of HTML) never reaches a record.
+    """
+    summary: dict[str, str] = {}
+    for name in (*SUMMARY_FIELDS, BODY_PROBLEM_KEY):
+        value = response.get(name, _nested(response, "data", name))
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = " ".join(str(value).split())
+            summary[name] = text if len(text) <= SUMMARY_VALUE_LIMIT else text[: SUMMARY_VALUE_LIMIT - 1] + "…"
+    return json.dumps(summary, separators=(",", ":"), ensure_ascii=False)
 
 
 def live_remote_id(record: SubmissionRecord) -> str | None:
     """The destination's id of the event's draft, if one was delivered and not withdrawn since."""
-    if record.remote_id is None or record.submitted_hash is None:
-        return None
-    return None if record.submitted_hash.startswith(REMOVAL_PREFIX) else record.remote_id
+    return record.live_remote_id
+
+
+def _incarnation_key(event: CachedEvent, service: str) -> str:
+    incarnation = f"{event.incarnation.timestamp():.6f}" if event.incarnation else "0"
+    return f"{service}:{event.event_id}:{incarnation}"
 
 
 def idempotency_key(event: CachedEvent, service: str) -> str:
-    """The key a destination can use to drop duplicate requests for one event version.
+    """The key a destination can use to drop duplicate requests for one event version (updates).
 
     Unique per (integration, event, incarnation, version, content): a re-import
     after a removal, or a revert to earlier content, is a new request, never a
     replay of an old one.
     """
-    incarnation = f"{event.incarnation.timestamp():.6f}" if event.incarnation else "0"
-    return f"{service}:{event.event_id}:{incarnation}:{event.version}:{event.data_hash[:16]}"
+    return f"{_incarnation_key(event, service)}:{event.version}:{event.data_hash[:16]}"
+
+
+def create_idempotency_key(event: CachedEvent, service: str) -> str:
+    """The key of the one create of an event incarnation, whatever its version or content.
+
+    A retried create, and a create superseded by a later version before its
+    answer arrived, are then the same request: a destination that honours the
+    key answers with the draft it already made instead of making a second one.
+    """
+    return f"{_incarnation_key(event, service)}:create"
 
 
 class BaseSubmitter:
@@ -281,8 +330,12 @@ class BaseSubmitter:
         lease_seconds: float | None = None,
         final_attempt: bool = False,
         retry_failed: bool = False,
+        attempt: int | None = None,
     ) -> SubmitResult:
         """Claim, transform, submit and record one event version.
+
+        ``attempt`` is the queue's receive count for this delivery (``None`` for
+        operator runs, which count one attempt per call).
 
         Returns the outcome for success, duplicates and permanent failures.
         Raises ``RetryableSubmitError`` (after recording the record as
@@ -300,6 +353,8 @@ class BaseSubmitter:
             lease_seconds=lease,
             incarnation=event.incarnation,
             retry_failed=retry_failed,
+            change=change,
+            attempt=attempt,
         )
         if claim.outcome is ClaimOutcome.BUSY:
             lease_until = claim.record.lease_until if claim.record else None
@@ -329,36 +384,90 @@ class BaseSubmitter:
             extra={"claim": outcome.value},
         )
 
-    async def _call_destination(
-        self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, ChangeKind]:
-        """Make the one call this change needs: ``(payload, response, change as delivered)``.
+    def create_key(self, event: CachedEvent) -> str:
+        """The ``Idempotency-Key`` of a create: per incarnation where later changes need its id."""
+        if self.integration.needs_remote_id:
+            return create_idempotency_key(event, self.service_name)
+        # Without an id to address, each version is its own delivery, never a replay of another.
+        return idempotency_key(event, self.service_name)
 
-        ``response`` is ``None`` when the destination needs no call (a removal
-        of an event it never received, or one it cannot withdraw).
+    def _created_id(self, response: Mapping[str, Any]) -> str | None:
+        """The id in a create's answer; ``UnusableAnswerError`` when the integration needs one and it is missing."""
+        remote_id = self.client.remote_id(response)
+        if remote_id is None and self.integration.needs_remote_id:
+            problem = response.get(BODY_PROBLEM_KEY) or "it has no id"
+            raise UnusableAnswerError(
+                f"{self.service_name} accepted the create but its answer cannot be used ({problem}); "
+                "the next change, removal or replay resolves it by repeating the create with the same Idempotency-Key"
+            )
+        return remote_id
+
+    async def _call_destination(self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind) -> _Delivery:
+        """Make the calls this change needs.
+
+        A draft that may exist but whose id is unknown (a create in doubt) is
+        found first, by repeating its create under the same key; only then is
+        it updated or withdrawn.
         """
-        remote_id = live_remote_id(claimed)
+        remote_id = claimed.live_remote_id
         if change is ChangeKind.REMOVED:
-            if remote_id is None or not self.integration.supports_deletes:
-                return None, None, ChangeKind.REMOVED
-            return None, await self.client.delete(remote_id), ChangeKind.REMOVED
+            return await self._withdraw(event, claimed, remote_id)
         payload = self.build_payload(event)
-        key = idempotency_key(event, self.service_name)
-        if remote_id is not None and self.integration.supports_updates:
-            return payload, await self.client.update(remote_id, payload, idempotency_key=key), ChangeKind.UPDATED
-        # A destination that cannot update gets the changed event as a new submission.
-        return payload, await self.client.submit(payload, idempotency_key=key), change
+        if remote_id is not None:
+            if self.integration.supports_updates:
+                key = idempotency_key(event, self.service_name)
+                response = await self.client.update(remote_id, payload, idempotency_key=key)
+                return _Delivery(payload, response, remote_id, ChangeKind.UPDATED)
+            # A destination that cannot update gets the changed event as a new submission.
+            response = await self.client.submit(payload, idempotency_key=idempotency_key(event, self.service_name))
+            return _Delivery(payload, response, self.client.remote_id(response) or remote_id, change)
+        response = await self.client.submit(payload, idempotency_key=self.create_key(event))
+        remote_id = self._created_id(response)
+        earlier = claimed.create_hash
+        if remote_id is not None and earlier not in (None, event.data_hash) and self.integration.supports_updates:
+            # An earlier create under this key carried other content: this answer may be
+            # its replay, so the draft is brought up to this version.
+            key = idempotency_key(event, self.service_name)
+            response = await self.client.update(remote_id, payload, idempotency_key=key)
+            return _Delivery(payload, response, remote_id, ChangeKind.UPDATED)
+        return _Delivery(payload, response, remote_id, change)
+
+    async def _withdraw(self, event: CachedEvent, claimed: SubmissionRecord, remote_id: str | None) -> _Delivery:
+        if not self.integration.supports_deletes:
+            note = f"removed from the cache; {self.service_name} cannot withdraw events" if remote_id else None
+            return _Delivery(None, None, remote_id, ChangeKind.REMOVED, note=note or _NEVER_SUBMITTED)
+        if remote_id is None and claimed.create_in_doubt:
+            if not event.data:
+                raise CreateInDoubtError(
+                    f"removed while a create to {self.service_name} was in doubt, and the removed content did not "
+                    f"travel with the removal (too large): look for a draft made under Idempotency-Key "
+                    f"{self.create_key(event)}"
+                )
+            try:
+                response = await self.client.submit(self.build_payload(event), idempotency_key=self.create_key(event))
+            except PermanentSubmitError as exc:
+                # Refused now, so never made under this key: there is nothing to withdraw.
+                note = f"removed from the cache; {self.service_name} never accepted it ({exc})"
+                return _Delivery(None, None, None, ChangeKind.REMOVED, note=note)
+            remote_id = self._created_id(response)
+        if remote_id is None:
+            return _Delivery(None, None, None, ChangeKind.REMOVED, note=_NEVER_SUBMITTED)
+        return _Delivery(None, await self.client.delete(remote_id), remote_id, ChangeKind.REMOVED)
 
     async def _deliver(
         self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind, *, final_attempt: bool
     ) -> SubmitResult:
         payload: dict[str, Any] | None = None
         try:
-            payload, response, change = await self._call_destination(event, claimed, change)
+            delivery = await self._call_destination(event, claimed, change)
         except (InvalidEventError, PermanentSubmitError) as exc:
             return await self._finish(
                 claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
             )
+        except UnusableAnswerError as exc:
+            # Not retried by itself: repeating a create that was accepted is for the resolution
+            # (the next change, removal or an operator's replay), not for a retry loop.
+            return await self._finish(claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change)
         except RetryableSubmitError as exc:
             await self._record_retryable(claimed, payload, str(exc), change, final_attempt=final_attempt)
             raise
@@ -369,20 +478,22 @@ class BaseSubmitter:
             logger.exception("unexpected error submitting %s to %s", event.event_id, self.service_name)
             await self._record_retryable(claimed, payload, error, change, final_attempt=final_attempt)
             raise RetryableSubmitError(error) from exc
-        if response is None:
-            reason = (
-                f"removed from the cache; {self.service_name} cannot withdraw events"
-                if live_remote_id(claimed)
-                else "removed from the cache before it was submitted"
+        if delivery.response is None:
+            return await self._finish(
+                claimed,
+                None,
+                status=SubmissionStatus.SKIPPED,
+                remote_id=delivery.remote_id,
+                summary=delivery.note,
+                change=delivery.change,
             )
-            return await self._finish(claimed, None, status=SubmissionStatus.SKIPPED, summary=reason, change=change)
         return await self._finish(
             claimed,
-            payload,
+            delivery.payload,
             status=SubmissionStatus.SUCCESS,
-            remote_id=self.client.remote_id(response) or claimed.remote_id,
-            summary=summarise_response(response),
-            change=change,
+            remote_id=delivery.remote_id or claimed.remote_id,
+            summary=self.client.summarise(delivery.response),
+            change=delivery.change,
         )
 
     async def _record_retryable(
@@ -411,6 +522,9 @@ class BaseSubmitter:
         change: ChangeKind | None = None,
         permanent: bool = False,
     ) -> SubmitResult:
+        # Whatever raised (the client, a library, a bug), a record never holds a secret.
+        error = None if error is None else self.client.redact(error)
+        summary = None if summary is None else self.client.redact(summary)
         record = await asyncio.to_thread(
             self.store.submissions.complete,
             claimed,

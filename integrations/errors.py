@@ -59,3 +59,15 @@ class PermanentSubmitError(SubmitError):
 
 class TransformError(PermanentSubmitError):
     """The transformer cannot build a payload from this event's data."""
+
+
+class CreateInDoubtError(PermanentSubmitError):
+    """A create may have made a draft whose id cannot be learned, so it cannot be changed or withdrawn."""
+
+
+class UnusableAnswerError(SubmitError):
+    """The destination accepted a create, but its answer cannot be used (no id, or no readable body).
+
+    Not retried by itself: the create is repeated (same key) only to resolve it,
+    when the next change, a removal or an operator's replay needs its id.
+    """

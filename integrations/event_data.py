@@ -89,13 +89,19 @@ class _TextExtractor(HTMLParser):
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Terminal escape sequences (ESC [ ... final byte) go whole, then any other C0/C1 control
+# character except white space, and the bidi controls that can make text read
+# differently from how it is stored (U+202E spoofing): none of them belongs in event text.
+_ANSI_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_UNSAFE_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(value: str) -> str:
     """Strip markup and entities from ``value`` and normalise its white space.
 
     Paragraph breaks survive as single blank lines; everything else collapses
-    to single spaces.  ``"<p>Live &amp; loud</p><script>x()</script>"`` becomes
+    to single spaces; control characters, terminal escapes and bidi overrides
+    are dropped.  ``"<p>Live &amp; loud</p><script>x()</script>"`` becomes
     ``"Live & loud"``.  Raises ``ValueError`` for text that cannot be UTF-8
     (lone surrogates, as a bad decode with ``surrogateescape`` leaves them).
     """
@@ -108,6 +114,8 @@ def clean_text(value: str) -> str:
         extractor.feed(value)
         extractor.close()
         value = html.unescape("".join(extractor.parts))
+    # After unescaping: "&#27;" and "&#x202E;" are the same characters in disguise.
+    value = _UNSAFE_CHARACTERS.sub("", _ANSI_ESCAPES.sub("", value))
     lines = (_SPACES.sub(" ", line).strip() for line in value.split("\n"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 

@@ -58,6 +58,8 @@ class SubmissionLedger(Protocol):
         lease_seconds: float,
         incarnation: dt.datetime | None = None,
         retry_failed: bool = False,
+        change: ChangeKind = ChangeKind.CREATED,
+        attempt: int | None = None,
     ) -> Claim: ...
 
     def complete(

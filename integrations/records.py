@@ -72,10 +72,26 @@ class SubmissionRecord:
     change: ChangeKind | None = None
     #: The failure was permanent (rejected data), not retries running out.
     permanent: bool = False
+    #: Content hash of the first create sent under this incarnation's create key whose
+    #: outcome (the destination's id) is not known: set before the call, cleared on success.
+    #: While it is set the destination may hold a draft this record cannot yet address.
+    create_hash: str | None = None
     lease_until: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     revision: int | None = None
+
+    @property
+    def live_remote_id(self) -> str | None:
+        """The destination's id of the event's draft, if one was delivered and not withdrawn since."""
+        if self.remote_id is None or self.submitted_hash is None:
+            return None
+        return None if self.submitted_hash.startswith(REMOVAL_PREFIX) else self.remote_id
+
+    @property
+    def create_in_doubt(self) -> bool:
+        """A create may have reached the destination, but its id is not known."""
+        return self.create_hash is not None and self.live_remote_id is None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@
   stored response again -- same id, status ``201`` and body -- plus an
   ``Idempotent-Replayed: true`` header, and creates nothing.  Only successes
   are stored, so a key whose first attempt failed is processed afresh.
+  A replay answers whatever the body: the key names the create, not its content.
 * ``PATCH /api/draft-events/<id>`` merges attributes (``200``);
   ``DELETE /api/draft-events/<id>`` removes the draft (``204``); an unknown
   id gets ``404``.
@@ -29,6 +30,8 @@ import hmac
 import json
 import random
 import re
+import socket
+import struct
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -42,8 +45,10 @@ from typing import Any, Literal, Self
 __all__ = [
     "DRAFT_EVENTS_PATH",
     "FAULT_KINDS",
+    "LOST_ANSWERS",
     "DraftEventsDestination",
     "FaultPlan",
+    "LostAnswer",
     "Outcome",
     "ReceivedRequest",
 ]
@@ -53,6 +58,9 @@ REDACTED = "[redacted]"
 #: Larger bodies are refused (413) instead of read: SQS caps an event at 1 MiB anyway.
 MAX_BODY_BYTES = 1024 * 1024
 FAULT_KINDS = ("fail_503", "fail_429", "delay_beyond_timeout", "poison")
+#: How ``FaultPlan.lost_answers`` spoils the answer to a create that *was* made.
+LostAnswer = Literal["timeout", "reset", "no_id_text", "no_id_json"]
+LOST_ANSWERS: tuple[LostAnswer, ...] = ("timeout", "reset", "no_id_text", "no_id_json")
 
 Outcome = Literal[
     "created",
@@ -88,6 +96,13 @@ class FaultPlan:
 
     A create or update whose title is in ``poison_titles`` (exact match) is
     always answered ``400 rejected: ...``, whatever the draw.
+
+    ``lost_answers`` maps a title to how the answer to the *first* create with
+    that title is lost, after the draft was made and its answer stored for
+    replays: ``timeout`` holds it for ``delay_seconds``, ``reset`` drops the
+    connection without a word, ``no_id_text`` answers ``200 OK`` in plain text
+    and ``no_id_json`` answers ``200 {"ok": true}``.  Later requests are answered
+    normally, so a replay of the same ``Idempotency-Key`` learns the id.
     """
 
     seed: int = 0
@@ -97,6 +112,7 @@ class FaultPlan:
     delay_seconds: float = 5.0
     retry_after_seconds: int = 1
     poison_titles: AbstractSet[str] = field(default_factory=frozenset)
+    lost_answers: Mapping[str, LostAnswer] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         chances = {"fail_503": self.fail_503, "fail_429": self.fail_429, "delay": self.delay_beyond_timeout}
@@ -107,6 +123,9 @@ class FaultPlan:
             raise ValueError("FaultPlan probabilities must add up to at most 1")
         if self.delay_seconds < 0 or self.retry_after_seconds < 0:
             raise ValueError("FaultPlan.delay_seconds and retry_after_seconds must not be negative")
+        unknown = set(self.lost_answers.values()) - set(LOST_ANSWERS)
+        if unknown:
+            raise ValueError(f"FaultPlan.lost_answers: unknown kinds {sorted(unknown)}; use {LOST_ANSWERS}")
 
 
 @dataclass(frozen=True)
@@ -140,6 +159,8 @@ class _Answer:
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    text: str | None = None  # sent as text/plain instead of ``body``
+    reset: bool = False  # drop the connection instead of answering
 
 
 def _error(status: int, detail: str, *, pointer: str | None = None) -> _Answer:
@@ -174,6 +195,7 @@ class DraftEventsDestination:
         self._replies: dict[str, _Answer] = {}
         self._next_id = 1
         self._fault_counts: Counter[str] = Counter()
+        self._lost: set[str] = set()  # titles whose create answer was already spoiled
         self.set_faults(faults)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -329,6 +351,10 @@ class DraftEventsDestination:
             answer, outcome, draft_id, poisoned = self._delete(item["id"])
         if poisoned:
             return answer, outcome, draft_id, "poison"
+        if outcome == "created":
+            lost = self._lose_answer(answer, body, plan)
+            if lost is not None:
+                return lost[0], outcome, draft_id, lost[1]
         if fault == "delay_beyond_timeout":
             return _Answer(answer.status, answer.body, answer.headers, plan.delay_seconds), outcome, draft_id, fault
         return answer, outcome, draft_id, None
@@ -375,6 +401,22 @@ class DraftEventsDestination:
             if self._drafts.pop(draft_id, None) is None:
                 return _error(404, f"draft event {draft_id} not found"), "not_found", draft_id, False
         return _Answer(204), "deleted", draft_id, False
+
+    def _lose_answer(self, answer: _Answer, body: Any, plan: FaultPlan) -> tuple[_Answer, str] | None:
+        """The spoilt answer ``plan.lost_answers`` asks for this create, once per title."""
+        title = body["data"]["attributes"]["title"]
+        kind = plan.lost_answers.get(title)
+        with self._lock:
+            if kind is None or title in self._lost:
+                return None
+            self._lost.add(title)
+        spoilt = {
+            "timeout": _Answer(answer.status, answer.body, answer.headers, delay=plan.delay_seconds),
+            "reset": _Answer(0, reset=True),
+            "no_id_text": _Answer(200, text="OK"),
+            "no_id_json": _Answer(200, {"ok": True}),
+        }[kind]
+        return spoilt, f"lost_answer:{kind}"
 
     def _draw_fault(self) -> str | None:
         """One draw per eligible request, so a seed gives the same sequence of decisions. Call under the lock."""
@@ -488,6 +530,11 @@ class _Handler(BaseHTTPRequestHandler):
         answer = self.destination._handle(self.command, self.path, dict(self.headers.items()), raw)
         if answer.delay and self.destination._wait_for_delay(answer.delay):
             return  # stopping: drop the connection, as a server going away would
+        if answer.reset:
+            # Linger 0: closing sends RST, so the client sees the connection reset with no answer.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            return
         self._send(answer)
 
     def _read_body(self) -> bytes | None:
@@ -500,13 +547,17 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, answer: _Answer) -> None:
-        payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+        if answer.text is not None:
+            payload, content_type = answer.text.encode(), "text/plain"
+        else:
+            payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+            content_type = "application/json"
         try:
             self.send_response(answer.status)
             for name, value in answer.headers.items():
                 self.send_header(name, value)
             if payload:
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             if payload:

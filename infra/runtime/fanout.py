@@ -10,6 +10,7 @@ import functools
 import boto3
 
 from infra.fanout import FanOut
+from infra.logs import secure_logging
 from infra.publisher import QueuePublisher
 from infra.settings import FanoutSettings, load_env_model
 
@@ -18,5 +19,7 @@ from infra.settings import FanoutSettings, load_env_model
 def fanout_service() -> FanOut:
     """The fan-out function's ``FanOut``, from its environment."""
     settings = load_env_model(FanoutSettings)
+    # Before anything reads a secret or calls AWS.
+    secure_logging(wire_logs=settings.wire_logs)
     sqs = boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
     return FanOut(QueuePublisher(sqs), settings.enabled_queues, max_inline_bytes=settings.max_inline_event_bytes)

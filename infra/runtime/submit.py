@@ -8,6 +8,7 @@ import os
 import boto3
 import botocore.session
 
+from infra.logs import secure_logging
 from infra.metrics import OutcomeMetrics
 from infra.retry import QueueControl, RetryPolicy
 from infra.settings import SubmitSettings, load_env_model
@@ -20,6 +21,8 @@ from integrations.registry import get_integration
 def submit_worker() -> SubmitWorker:
     """The submit function's ``SubmitWorker`` for the integration its environment names."""
     settings = load_env_model(SubmitSettings)
+    # Before anything reads a secret or calls AWS.
+    secure_logging(wire_logs=settings.wire_logs)
     # One botocore session for every client: each session loads botocore's endpoint data (≈5 MB).
     session = botocore.session.get_session()
     store = DynamoStore(settings, session=session)

@@ -21,6 +21,8 @@ class TicketFairyIntegration(Integration):
     # Drafts can be edited (PATCH) and withdrawn (DELETE) by their id.
     supports_updates: ClassVar[bool] = True
     supports_deletes: ClassVar[bool] = True
+    # Both need the draft's id, which only the create's answer gives.
+    needs_remote_id: ClassVar[bool] = True
 
     @property
     def name(self) -> str:

@@ -2,8 +2,13 @@
 
 Every non-2xx answer raises: the original project recorded HTTP errors as
 successes because its client never did.  The API key travels only in the
-``Authorization`` header and is redacted from anything that becomes an
-exception message or a log line, including text the API echoes back.
+``Authorization`` header and is redacted (whole, URL-encoded or cut short)
+from anything that becomes an exception message or a log line, including
+text the API echoes back.
+
+A destination cannot hold a batch hostage: each request has one total
+deadline (connect, send and the whole answer), and at most
+``MAX_BODY_BYTES`` of an answer is read.
 """
 
 from __future__ import annotations
@@ -11,17 +16,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import json
 import logging
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
-from integrations.base import BaseClient
+from integrations.base import BODY_PROBLEM_KEY, BaseClient
 from integrations.errors import PermanentSubmitError, RetryableSubmitError
+from integrations.redaction import Redactor
 from integrations.ticketfairy.config import DEFAULT_ORIGIN, ENV_PREFIX
 
 __all__ = ["DRAFT_EVENTS_PATH", "TicketFairyClient", "parse_retry_after"]
@@ -29,8 +37,10 @@ __all__ = ["DRAFT_EVENTS_PATH", "TicketFairyClient", "parse_retry_after"]
 logger = logging.getLogger(__name__)
 
 DRAFT_EVENTS_PATH = "/api/draft-events"
-#: How much of a response body may end up in an error message or a record.
+#: How much of a response body may end up in an error message.
 BODY_EXCERPT_LIMIT = 300
+#: How much of a response body is read at all; the rest is discarded unread.
+MAX_BODY_BYTES = 64 * 1024
 _RETRYABLE_STATUSES = frozenset({408, 429})
 # A refused key is the deployment's problem, not the event's: retry (with the key
 # read afresh) instead of failing every event for good while it is being fixed.
@@ -38,7 +48,6 @@ _AUTH_STATUSES = frozenset({401, 403})
 
 #: Gives the API key; called with ``True`` to skip any cache after the key was refused.
 KeyProvider = Callable[[bool], SecretStr]
-_REDACTED = "[redacted]"
 
 
 class TicketFairyClient(BaseClient):
@@ -61,7 +70,9 @@ class TicketFairyClient(BaseClient):
         self.timeout = timeout
         self.origin = origin
         self._key_provider: KeyProvider = (lambda force: api_key) if isinstance(api_key, SecretStr) else api_key
+        self._redactor = Redactor()
         self._api_key = self._key_provider(False)
+        self._redactor.add(self._api_key.get_secret_value())
         self._key_refused = False
         self._http = http_client
         self._owns_http = http_client is None
@@ -117,81 +128,122 @@ class TicketFairyClient(BaseClient):
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:
-            # The per-request timeout also applies to an injected client.
-            response = await self._client().request(method, url, json=data, headers=headers, timeout=self.timeout)
-        except httpx.TimeoutException as exc:
+            # One deadline for the whole exchange: httpx's timeouts are per phase and per read,
+            # so a server dripping a byte at a time could otherwise hold the batch for ever.
+            async with asyncio.timeout(self.timeout):
+                answer = await self._exchange(method, url, data, headers)
+        except (TimeoutError, httpx.TimeoutException) as exc:
             message = f"TicketFairy did not answer within {self.timeout:g}s ({type(exc).__name__})"
             logger.warning(message)
             raise RetryableSubmitError(message) from exc
         except httpx.TransportError as exc:
-            message = f"could not reach TicketFairy: {type(exc).__name__}: {self._redact(str(exc))}"
+            # Only a failed connect proves nothing was sent; after that the request may have been acted on.
+            what = "could not reach TicketFairy" if isinstance(exc, httpx.ConnectError) else "lost TicketFairy's answer"
+            message = f"{what}: {type(exc).__name__}: {self._redact(str(exc)) or 'connection closed'}"
             logger.warning(message)
             raise RetryableSubmitError(message) from exc
-        return self._outcome(response)
+        return self._outcome(answer)
+
+    async def _exchange(self, method: str, url: str, data: dict[str, Any] | None, headers: dict[str, str]) -> _Answer:
+        """Send the request and read at most ``MAX_BODY_BYTES`` of the answer; the rest is never read."""
+        # The per-phase timeout also applies to an injected client.
+        async with self._client().stream(method, url, json=data, headers=headers, timeout=self.timeout) as response:
+            body = bytearray()
+            cut = False
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    del body[MAX_BODY_BYTES:]
+                    cut = True
+                    break  # leaving the block closes the connection: the remainder is discarded
+            text = bytes(body).decode(response.encoding or "utf-8", errors="replace")
+            return _Answer(response.status_code, response.headers, response.reason_phrase, text, cut)
 
     def _current_key(self) -> SecretStr:
         self._api_key = self._key_provider(self._key_refused)
+        self._redactor.add(self._api_key.get_secret_value())
         self._key_refused = False
         return self._api_key
 
-    def _outcome(self, response: httpx.Response) -> dict[str, Any]:
-        status = response.status_code
+    def _outcome(self, answer: _Answer) -> dict[str, Any]:
+        status = answer.status
         if 200 <= status < 300:
-            return self._success_body(response)
-        detail = self._error_detail(response)
+            return self._success_body(answer)
+        detail = self._error_detail(answer)
         if status in _AUTH_STATUSES:
             self._key_refused = True
             message = f"TicketFairy refused the API key (HTTP {status}): {detail}; check {ENV_PREFIX}API_KEY*"
             logger.warning(message)
             raise RetryableSubmitError(message, status_code=status)
         if status in _RETRYABLE_STATUSES or status >= 500:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            retry_after = parse_retry_after(answer.headers.get("Retry-After"))
             message = f"TicketFairy is unavailable (HTTP {status}): {detail}"
             logger.warning("%s; retry after %s s", message, retry_after)
             raise RetryableSubmitError(message, status_code=status, retry_after=retry_after)
         if 300 <= status < 400:
             # Redirects are not followed: a POST must not silently turn into a GET elsewhere.
-            location = self._redact(response.headers.get("Location", "?"))
+            location = _excerpt(self._redact(answer.headers.get("Location", "?")))
             message = f"TicketFairy answered HTTP {status}, a redirect to {location}: check {ENV_PREFIX}BASE_URL"
         else:
             message = f"TicketFairy rejected the event (HTTP {status}): {detail}"
         logger.warning(message)
         raise PermanentSubmitError(message, status_code=status)
 
-    def _success_body(self, response: httpx.Response) -> dict[str, Any]:
-        text = response.text
-        if not text.strip():
+    @staticmethod
+    def _success_body(answer: _Answer) -> dict[str, Any]:
+        """The decoded JSON object of a 2xx, or a ``BODY_PROBLEM_KEY`` saying why there is none.
+
+        Never an excerpt of the text: a record keeps whitelisted fields only.
+        """
+        if answer.cut:
+            return {BODY_PROBLEM_KEY: f"the body is larger than {MAX_BODY_BYTES // 1024} KiB and was not read"}
+        if not answer.text.strip():
             return {}
         try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            return body
-        # A 2xx is a success whatever its body; keep an excerpt for the record.
-        return {"raw": self._redact(text)[:BODY_EXCERPT_LIMIT]}
+            body = json.loads(answer.text)
+        except (ValueError, RecursionError):
+            return {BODY_PROBLEM_KEY: "the body is not JSON"}
+        if not isinstance(body, dict):
+            return {BODY_PROBLEM_KEY: f"the body is a JSON {type(body).__name__}, not an object"}
+        return body
 
-    def _error_detail(self, response: httpx.Response) -> str:
+    def _error_detail(self, answer: _Answer) -> str:
         try:
-            message = _message_from_json(response.json())
-        except ValueError:
+            message = None if answer.cut else _message_from_json(json.loads(answer.text))
+        except (ValueError, RecursionError):
             message = None
         if not message:
-            message = response.text.strip() or response.reason_phrase or "no response body"
-        message = " ".join(self._redact(message).split())
-        if len(message) > BODY_EXCERPT_LIMIT:
-            message = message[: BODY_EXCERPT_LIMIT - 1] + "…"
-        return message
+            message = answer.text.strip() or answer.reason_phrase or "no response body"
+        return _excerpt(self._redact(message))
 
     def _redact(self, text: str) -> str:
-        key = self._api_key.get_secret_value()
-        return text.replace(key, _REDACTED) if key else text
+        return self._redactor(text)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every form of any API key this client has used replaced."""
+        return self._redactor(text)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object created it."""
         if self._owns_http and self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The part of a response the client looks at: at most ``MAX_BODY_BYTES`` of its body."""
+
+    status: int
+    headers: httpx.Headers
+    reason_phrase: str
+    text: str
+    cut: bool
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= BODY_EXCERPT_LIMIT else text[: BODY_EXCERPT_LIMIT - 1] + "…"
 
 
 def _message_from_json(body: object) -> str | None:

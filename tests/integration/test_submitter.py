@@ -113,7 +113,9 @@ def test_one_timeout_does_not_stop_the_run_or_leave_records_pending_forever(
 def test_a_batch_is_submitted_concurrently(
     submitter: BaseSubmitter, store: DynamoStore, router: respx.MockRouter
 ) -> None:
-    slow = SlowDestination()
+    # Half a second: on a busy machine ten claims (through a small thread pool) may take longer than
+    # the default 50 ms, and the first answers would come back before the last requests go out.
+    slow = SlowDestination(delay=0.5)
     router.post(ENDPOINT).mock(side_effect=slow)
     asyncio.run(submitter.submit_events("all", concurrency=10))
     assert slow.peak == 10

@@ -178,6 +178,27 @@ def test_the_final_attempt_records_failed_and_still_reports_the_message(
     assert "HTTP 503" in record.last_error
 
 
+def test_attempts_count_receives_so_giving_up_names_the_max_receive_count(
+    pipeline: Pipeline, ticketfairy: respx.MockRouter
+) -> None:
+    # Given maxReceiveCount 3 and a destination that keeps answering 503
+    pipeline.deployment.env(SUBMIT_FUNCTION)["MAX_RECEIVE_COUNT"] = "3"
+    fail_flaky_with(ticketfairy, httpx.Response(503, text="maintenance"))
+    _, flaky = queue_flaky_and_steady(pipeline)
+
+    # When the message is received three times, the first receive delivered twice (more claims than receives)
+    for count in (1, 1, 2, 3):
+        received = {**flaky, "Attributes": {**flaky["Attributes"], "ApproximateReceiveCount": str(count)}}
+        pipeline.run_submit([received])
+
+    # Then the record counts the receives, and gives up after as many as the queue allows
+    record = record_of(pipeline, FLAKY_ID)
+    assert record.status is SubmissionStatus.FAILED
+    assert record.attempts == 3
+    assert record.last_error is not None
+    assert record.last_error.startswith("gave up after 3 attempts: ")
+
+
 def test_a_duplicate_delivery_after_success_is_acknowledged_without_a_call(
     pipeline: Pipeline, ticketfairy: respx.MockRouter
 ) -> None:

@@ -90,6 +90,29 @@ def test_idempotency_keys_differ_per_incarnation_version_and_content() -> None:
     assert idempotency_key(first, "svc") == idempotency_key(first, "svc")
 
 
+def test_a_create_has_one_key_per_incarnation_whatever_its_version_or_content() -> None:
+    from integrations.base import create_idempotency_key, idempotency_key
+    from integrations.records import CachedEvent
+
+    first = CachedEvent("e1", {}, "aaaa" * 16, version=1, incarnation=FIRST)
+    changed = CachedEvent("e1", {}, "bbbb" * 16, version=2, incarnation=FIRST)
+    reimported = CachedEvent("e1", {}, "aaaa" * 16, version=1, incarnation=SECOND)
+    # A retried or superseded create is a replay of the same one...
+    assert create_idempotency_key(first, "svc") == create_idempotency_key(changed, "svc")
+    # ...but a new incarnation is a new draft, and updates stay keyed per version.
+    assert create_idempotency_key(first, "svc") != create_idempotency_key(reimported, "svc")
+    assert create_idempotency_key(first, "svc") not in {idempotency_key(first, "svc"), idempotency_key(changed, "svc")}
+
+
+def test_a_response_summary_keeps_whitelisted_fields_only() -> None:
+    from integrations.base import summarise_response
+
+    echoed = {"data": {"id": "42", "type": "draft-events", "attributes": {"title": "t", "token": "s3cr3t"}}, "x": 1}
+    assert summarise_response(echoed) == '{"id":"42","type":"draft-events"}'
+    assert summarise_response({"status": "x" * 1000}) == '{"status":"' + "x" * 63 + '…"}'
+    assert summarise_response({"body_problem": "the body is not JSON"}) == '{"body_problem":"the body is not JSON"}'
+
+
 def test_a_rejected_version_is_not_sent_again_unless_an_operator_asks() -> None:
     rejected = SubmissionRecord("e1", "svc", SubmissionStatus.FAILED, data_hash="h1", version=1, permanent=True)
     gave_up = SubmissionRecord("e1", "svc", SubmissionStatus.FAILED, data_hash="h1", version=1, permanent=False)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -16,7 +18,7 @@ from pydantic import SecretStr
 
 from integrations.errors import ConfigurationError, PermanentSubmitError, RetryableSubmitError, SubmitError
 from integrations.registry import get_integration
-from integrations.ticketfairy.client import TicketFairyClient, parse_retry_after
+from integrations.ticketfairy.client import MAX_BODY_BYTES, TicketFairyClient, parse_retry_after
 from integrations.ticketfairy.config import TicketFairyConfig
 from integrations.ticketfairy.submitter import TicketFairySubmitter
 from integrations.ticketfairy.transformer import TicketFairyTransformer
@@ -147,12 +149,14 @@ async def test_created_with_an_id_returns_the_body_and_the_remote_id() -> None:
         (httpx.Response(200), {}),
         (httpx.Response(204), {}),
         (httpx.Response(200, text="  \n"), {}),
-        (httpx.Response(202, text="accepted, thanks"), {"raw": "accepted, thanks"}),
-        (httpx.Response(200, json=["a", "b"]), {"raw": '["a","b"]'}),
-        (httpx.Response(200, text="x" * 1000), {"raw": "x" * 300}),
+        # The client says why there is no JSON object, and never hands on the raw text.
+        (httpx.Response(202, text="accepted, thanks"), {"body_problem": "the body is not JSON"}),
+        (httpx.Response(200, json=["a", "b"]), {"body_problem": "the body is a JSON list, not an object"}),
+        (httpx.Response(200, text="[" * 100_000), {"body_problem": "the body is larger than 64 KiB and was not read"}),
+        (httpx.Response(200, text="[" * 50_000), {"body_problem": "the body is not JSON"}),  # too deep to parse
     ],
 )
-async def test_any_2xx_is_a_success_whatever_the_body(response: httpx.Response, expected: dict[str, Any]) -> None:
+async def test_a_2xx_is_never_an_error_whatever_the_body(response: httpx.Response, expected: dict[str, Any]) -> None:
     assert await submit(response) == expected
 
 
@@ -392,3 +396,61 @@ async def test_deleting_a_draft_that_is_already_gone_succeeds(api: respx.MockRou
     with pytest.raises(PermanentSubmitError, match="locked"):
         await client.delete("78")
     await client.aclose()
+
+
+# -- hostile destinations -------------------------------------------------------------------------
+
+
+class _DrippingBody(httpx.AsyncByteStream):
+    """A response body served in ``chunks`` with ``pause`` seconds between them; counts what was read."""
+
+    def __init__(self, chunk: bytes, count: int, pause: float = 0.0) -> None:
+        self.chunk, self.count, self.pause = chunk, count, pause
+        self.served = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(self.count):
+            if self.pause:
+                await asyncio.sleep(self.pause)
+            self.served += len(self.chunk)
+            yield self.chunk
+
+
+def _client_answering(status: int, body: _DrippingBody, *, timeout: float = 5.0) -> TicketFairyClient:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, stream=body))
+    return TicketFairyClient(
+        BASE_URL, SecretStr(API_KEY), timeout=timeout, http_client=httpx.AsyncClient(transport=transport)
+    )
+
+
+@pytest.mark.anyio
+async def test_a_dripping_answer_is_cut_off_at_the_total_deadline() -> None:
+    # Given an answer that sends a byte every 50 ms for 10 s, each read well within any per-read timeout
+    body = _DrippingBody(b"{", 200, pause=0.05)
+    client = _client_answering(201, body, timeout=0.5)
+
+    started = time.monotonic()
+    with pytest.raises(RetryableSubmitError, match=r"did not answer within 0.5s"):
+        await client.submit(PAYLOAD)
+
+    # Then the whole request gave up at its deadline, not when the drip ended
+    assert time.monotonic() - started < 2.0
+    assert body.served < 50
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [200, 500])
+async def test_at_most_64_kib_of_an_answer_is_read(status: int) -> None:
+    # Given a 30 MB answer
+    body = _DrippingBody(b"x" * 65_536, 480)
+    client = _client_answering(status, body)
+
+    if status == 200:
+        answer = await client.submit(PAYLOAD)
+        assert answer == {"body_problem": "the body is larger than 64 KiB and was not read"}
+    else:
+        with pytest.raises(RetryableSubmitError) as caught:
+            await client.submit(PAYLOAD)
+        assert len(str(caught.value)) < 400  # an excerpt, not the body
+    # Then no more than the cap (and the chunk that crossed it) was ever read
+    assert body.served <= MAX_BODY_BYTES + 65_536
