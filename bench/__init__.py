@@ -9,16 +9,18 @@ tests; these figures are for reading and for comparing runs
 * ``aws_calls``   AWS calls per event per stage vs one call per item;
 * ``concurrency`` one SQS batch against a slow destination vs one record at a time;
 * ``selectors``   items read per selected event vs one (and vs a full scan);
-* ``memory``      peak traced memory per invocation vs parsing its event.
+* ``memory``      peak RSS of a process running one full batch vs one that imports boto3;
+* ``size``        each function's unzipped artifact vs one artifact of every dependency.
 
-Everything runs sealed: AWS is in-process moto, TicketFairy is respx.
+Everything runs sealed: AWS is moto (in-process, or a moto server on loopback
+where a separate process is measured), TicketFairy is respx or its loopback stand-in.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from bench import aws_calls, cold_start, concurrency, memory, selectors
+from bench import aws_calls, cold_start, concurrency, memory, selectors, size
 from bench.report import BenchmarkResult
 
 __all__ = ["BENCHMARKS", "Benchmark"]
@@ -37,4 +39,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     concurrency.NAME: concurrency.run,
     selectors.NAME: selectors.run,
     memory.NAME: memory.run,
+    size.NAME: size.run,
 }

@@ -93,8 +93,10 @@ def copy_code(out: Path, function: str, integrations: Sequence[str], root: Path 
         shutil.copytree(root / package, out / package, ignore=ignore, dirs_exist_ok=True)
 
 
-def install_dependencies(out: Path, specs: Sequence[str], *, python_version: str, architecture: str) -> None:
-    """Install wheels of ``specs`` for the runtime into ``out``, then drop what the runtime provides."""
+def install_dependencies(
+    out: Path, specs: Sequence[str], *, python_version: str, architecture: str, keep_runtime_provided: bool = False
+) -> None:
+    """Install wheels of ``specs`` for the runtime into ``out``, then drop what the runtime provides (unless kept)."""
     platforms = [arg for tag in MANYLINUX_TAGS for arg in ("--platform", f"{tag}_{PLATFORM_TAGS[architecture]}")]
     command = [
         *(sys.executable, "-m", "pip", "install", "--quiet", "--upgrade", "--disable-pip-version-check"),
@@ -106,7 +108,7 @@ def install_dependencies(out: Path, specs: Sequence[str], *, python_version: str
     subprocess.run(command, check=True)  # noqa: S603 - our own pip, arguments from pyproject.toml
     for dist_info in out.glob("*.dist-info"):
         name = dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0]
-        if canonical(name) in RUNTIME_PROVIDED:
+        if canonical(name) in RUNTIME_PROVIDED and not keep_runtime_provided:
             uninstall(out, dist_info)
     # Console scripts of dependencies: nothing in a function runs them.
     shutil.rmtree(out / "bin", ignore_errors=True)

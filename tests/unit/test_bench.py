@@ -14,18 +14,44 @@ from pathlib import Path
 
 import pytest
 
-from bench import BENCHMARKS, Benchmark, aws_calls, cold_start, concurrency, memory, selectors
+from bench import BENCHMARKS, Benchmark, aws_calls, cold_start, concurrency, memory, selectors, size
 from bench.__main__ import main
 from bench.report import BenchmarkResult, Figure
 from bench.sandbox import TEMPLATE
+from infra import lambda_build
 from infra.template import Template
 from integrations.selectors import STANDARD_SELECTORS
 
 
+def fake_build(out: Path, **_: object) -> dict[str, Path]:
+    """Stands in for the pip builds (tests/integration/test_artifacts.py builds for real): 1 and 2 MB."""
+    built = {}
+    for megabytes, logical_id in enumerate(sorted(lambda_build.template_functions()), 1):
+        (out / logical_id).mkdir(parents=True)
+        (out / logical_id / "blob").write_bytes(b"x" * megabytes * size.MB)
+        built[logical_id] = out / logical_id
+    return built
+
+
 @pytest.fixture(scope="module")
 def results() -> dict[str, BenchmarkResult]:
-    """Every benchmark, once, at quick sizes (shared: together they take a while)."""
-    return {name: benchmark(quick=True) for name, benchmark in BENCHMARKS.items()}
+    """Every benchmark, once, at quick sizes (shared: together they take a while); builds faked for ``size``."""
+    measured = {name: benchmark(quick=True) for name, benchmark in BENCHMARKS.items() if name != size.NAME}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lambda_build, "build_all", fake_build)
+        patch.setattr(size, "shared_artifact_size", lambda *_: 10 * size.MB)
+        measured[size.NAME] = size.run(quick=True)
+    return {name: measured[name] for name in BENCHMARKS}
+
+
+def test_size_reports_each_function_against_the_shared_artifact(results: dict[str, BenchmarkResult]) -> None:
+    figures = by_subject(results[size.NAME])
+
+    assert set(figures) == set(lambda_build.template_functions())
+    assert sorted(figure.value for figure in figures.values()) == [1.0, 2.0]
+    for logical_id, figure in figures.items():
+        assert figure.id == f"size.{logical_id}_mb"
+        assert figure.ratio == pytest.approx(figure.value / 10)
 
 
 def by_subject(result: BenchmarkResult) -> dict[str, Figure]:
