@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
 from bench.sandbox import SUBMIT_FUNCTION, Destination, sample_events, sandbox
-from infra.worker import SubmitWorker
+from infra.pipeline.worker import SubmitWorker
 
 NAME: Final = "concurrency"
 

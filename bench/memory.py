@@ -26,13 +26,13 @@ import boto3
 
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
 from bench.sandbox import ROOT, sample_events, sealed_environment
-from infra.eventsources import sqs_event, stream_event
-from infra.importer import import_events
+from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.stack import Stack, deploy
+from infra.aws.store import DynamoStore
 from infra.local.destination import DraftEventsDestination
+from infra.local.eventsources import sqs_event, stream_event
 from infra.local.server import MotoServer
-from infra.settings import TableSettings, load_env_model
-from infra.stack import Stack, deploy
-from infra.store import DynamoStore
+from infra.pipeline.importer import import_events
 
 NAME: Final = "memory"
 MIB: Final = 1024 * 1024
@@ -56,7 +56,7 @@ CHILD: Final = (
     + """
 import json, sys
 module = __import__(sys.argv[1], fromlist=["handler"])
-from infra.eventsources import LocalContext
+from infra.local.eventsources import LocalContext
 event = json.loads(open(sys.argv[2]).read())
 response = module.handler(event, LocalContext(sys.argv[3]))
 print("RESULT " + json.dumps({"rss_kib": peak_kib(), "failures": len(response["batchItemFailures"])}))

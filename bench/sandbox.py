@@ -31,13 +31,13 @@ from moto import mock_aws
 
 from bench.report import BenchmarkError
 from infra import runtime
-from infra.eventsources import LocalContext, sqs_event, stream_event
-from infra.importer import import_events
+from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.store import DynamoStore
+from infra.local.eventsources import LocalContext, sqs_event, stream_event
 from infra.local.make_samples import is_invalid, load_samples
+from infra.pipeline.importer import import_events
 from infra.provision import function_environment, provision
 from infra.runtime.submit import submit_worker
-from infra.settings import TableSettings, load_env_model
-from infra.store import DynamoStore
 from infra.template import Template
 from integrations import registry
 from integrations.ticketfairy.client import DRAFT_EVENTS_PATH
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_sqs import SQSClient
 
-    from infra.worker import SubmitWorker
+    from infra.pipeline.worker import SubmitWorker
 
 __all__ = [
     "FANOUT_FUNCTION",

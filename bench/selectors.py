@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
 from bench.sandbox import SERVICE, AwsCallLog, sample_events, sandbox
-from infra.store import DynamoStore
+from infra.aws.store import DynamoStore
 from integrations.event_data import event_id_for
 from integrations.records import CachedEvent, SubmissionStatus
 from integrations.selectors import STANDARD_SELECTORS

@@ -19,11 +19,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from infra.importer import ImportReport, enrich_events, import_events, read_items
+from infra.aws.settings import TableSettings
+from infra.aws.store import DynamoStore
 from infra.local import cli as local_cli
-from infra.redrive import redrive
-from infra.settings import TableSettings
-from infra.store import DynamoStore
+from infra.pipeline.importer import ImportReport, enrich_events, import_events, read_items
+from infra.pipeline.redrive import redrive
 from integrations.errors import ConfigurationError, IntegrationError
 from integrations.records import SubmissionStatus
 from integrations.registry import all_integrations, get_integration

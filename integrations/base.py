@@ -113,7 +113,7 @@ class Integration(ABC):
 
         Raises ``ConfigurationError`` naming each missing or invalid variable.
         """
-        from infra.settings import load_prefixed
+        from infra.aws.settings import load_prefixed
 
         return load_prefixed(self.config_model, self.env_prefix, environ)
 

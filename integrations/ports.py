@@ -1,6 +1,6 @@
 """What the framework needs from storage, as protocols.
 
-``infra.store`` implements them on DynamoDB (pynamodb); selectors and
+``infra.aws.store`` implements them on DynamoDB (pynamodb); selectors and
 submitters depend only on these shapes, so the framework carries no AWS code.
 """
 

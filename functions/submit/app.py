@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from infra.metrics import publishes_metrics
+from infra.pipeline.metrics import publishes_metrics
 from infra.runtime.submit import submit_worker
 
 logger = Logger(service="submit")

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.store import DynamoSubmissionLedger
+from infra.aws.store import DynamoSubmissionLedger
 from integrations.records import SubmissionStatus
 
 CHAOS_VARIABLE = "EVENT_IMPORTER_CHAOS"

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.importer import import_events, read_items
+from infra.aws.store import DynamoStore
 from infra.local import SAMPLE_EVENTS
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
-from infra.store import DynamoStore
+from infra.pipeline.importer import import_events, read_items
 from integrations.records import SubmissionStatus
 from integrations.registry import integration_names
 

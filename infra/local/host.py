@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from infra.eventsources import LocalContext
+from infra.local.eventsources import LocalContext
 
 
 @dataclass(frozen=True)

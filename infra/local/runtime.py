@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from infra.aws.settings import TableSettings
+from infra.aws.store import DynamoStore
 from infra.local.host import FunctionHost
 from infra.local.server import MotoServer
 from infra.local.sources import QueueSettings, QueueSource, StreamSettings, StreamSource
 from infra.provision import ProvisionedResources, function_environment, provision
-from infra.settings import TableSettings
-from infra.store import DynamoStore
 from infra.template import EventSource, Function, Template, TemplateError, resolve, target_logical_id
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from infra.eventsources import sqs_event, stream_event
+from infra.local.eventsources import sqs_event, stream_event
 from infra.local.host import Invocation
 
 if TYPE_CHECKING:

@@ -9,10 +9,10 @@ import functools
 
 import boto3
 
-from infra.fanout import FanOut
-from infra.logs import secure_logging
-from infra.publisher import QueuePublisher
-from infra.settings import FanoutSettings, load_env_model
+from infra.aws.publisher import QueuePublisher
+from infra.aws.settings import FanoutSettings, load_env_model
+from infra.pipeline.fanout import FanOut
+from infra.runtime.logs import secure_logging
 
 
 @functools.cache

@@ -8,12 +8,12 @@ import os
 import boto3
 import botocore.session
 
-from infra.logs import secure_logging
-from infra.metrics import OutcomeMetrics
-from infra.retry import QueueControl, RetryPolicy
-from infra.settings import SubmitSettings, load_env_model
-from infra.store import DynamoStore
-from infra.worker import SubmitWorker
+from infra.aws.settings import SubmitSettings, load_env_model
+from infra.aws.store import DynamoStore
+from infra.pipeline.metrics import OutcomeMetrics
+from infra.pipeline.retry import QueueControl, RetryPolicy
+from infra.pipeline.worker import SubmitWorker
+from infra.runtime.logs import secure_logging
 from integrations.registry import get_integration
 
 

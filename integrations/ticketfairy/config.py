@@ -1,6 +1,6 @@
 """TicketFairy settings, read from ``TICKETFAIRY_*`` environment variables.
 
-Load with ``infra.settings.load_prefixed(TicketFairyConfig, ENV_PREFIX)``.
+Load with ``infra.aws.settings.load_prefixed(TicketFairyConfig, ENV_PREFIX)``.
 The API key comes from exactly one of three places: the environment itself
 (fine locally), an SSM SecureString parameter, or a Secrets Manager secret
 (both preferred on AWS: the key then never sits in the function's
@@ -79,6 +79,6 @@ class TicketFairyConfig(BaseModel):
         """
         # Imported here: it pulls in Powertools Parameters and boto3, which
         # code that only lists or validates integrations should not pay for.
-        from infra.secrets import resolve_secret
+        from infra.aws.secrets import resolve_secret
 
         return resolve_secret(self.api_key, self.api_key_parameter, self.api_key_secret, max_age=max_age, force=force)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from infra.aws.store import DynamoStore
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
-from infra.store import DynamoStore
 from infra.template import Template, load_template
 from tests.conftest import TEMPLATE
 

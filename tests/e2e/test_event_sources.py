@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from infra.importer import import_events
 from infra.local.destination import DraftEventsDestination, FaultPlan
 from infra.local.runtime import LocalRuntime
+from infra.pipeline.importer import import_events
 from integrations.event_data import event_id_for, parse_event
 from integrations.records import SubmissionStatus
 from tests.e2e.conftest import API_KEY, fast_template, runtime_store, start_runtime

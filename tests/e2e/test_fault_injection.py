@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from infra.importer import import_events
+from infra.aws.store import DynamoStore
 from infra.local.chaos import CHAOS_VARIABLE
 from infra.local.destination import DraftEventsDestination, FaultPlan
 from infra.local.runtime import LocalRuntime
-from infra.store import DynamoStore
+from infra.pipeline.importer import import_events
 from integrations.event_data import event_id_for
 from integrations.records import SubmissionStatus
 from integrations.registry import integration_names

@@ -24,10 +24,10 @@ from typing import Any, cast
 
 import pytest
 
-from infra.importer import import_events
+from infra.aws.store import DynamoStore
 from infra.local.chaos import CHAOS_VARIABLE
 from infra.local.destination import DraftEventsDestination, FaultPlan, LostAnswer, ReceivedRequest
-from infra.store import DynamoStore
+from infra.pipeline.importer import import_events
 from integrations.event_data import event_id_for
 from integrations.records import ChangeKind, SubmissionRecord, SubmissionStatus
 from tests.e2e.conftest import API_KEY, fast_template, start_runtime

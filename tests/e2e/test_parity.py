@@ -15,10 +15,10 @@ import httpx
 import pytest
 import respx
 
-from infra.importer import import_events
+from infra.aws.store import DynamoStore
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime
-from infra.store import DynamoStore
+from infra.pipeline.importer import import_events
 from integrations.event_data import event_id_for
 from integrations.records import SubmissionRecord, SubmissionStatus
 from tests.conftest import Deployment

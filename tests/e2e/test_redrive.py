@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli import app
-from infra.importer import import_events
 from infra.local.chaos import CHAOS_VARIABLE
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime
+from infra.pipeline.importer import import_events
 from integrations.event_data import event_id_for
 from integrations.records import SubmissionStatus
 from tests.e2e.conftest import API_KEY, FAST_RETRIES, fast_template, runtime_store, start_runtime

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from infra import lambda_build
-from infra.stack import load_template
+from infra.aws.stack import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 FANOUT = "FanoutFunction"

@@ -20,9 +20,9 @@ import respx
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from functions.fanout.app import handler as fanout_handler
-from infra.eventsources import LocalContext
-from infra.importer import InvalidItem, import_events, read_items
-from infra.messages import QueueMessage
+from infra.local.eventsources import LocalContext
+from infra.pipeline.importer import InvalidItem, import_events, read_items
+from infra.pipeline.messages import QueueMessage
 from integrations.event_data import event_id_for
 from integrations.records import SubmissionStatus
 from tests.conftest import REGION, ROOT

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.store import DynamoStore
 from infra.cli import app
-from infra.importer import MAX_EVENT_BYTES, InvalidItem, import_events, read_items
-from infra.settings import TableSettings, load_env_model
-from infra.store import DynamoStore
+from infra.pipeline.importer import MAX_EVENT_BYTES, InvalidItem, import_events, read_items
 from integrations.event_data import clean_text, event_id_for, parse_event
 from tests.conftest import Deployment
 
@@ -75,7 +75,7 @@ def test_an_item_dynamodb_refuses_is_reported_and_later_events_are_still_written
     store: DynamoStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given an import limit above DynamoDB's own 400 KB item limit (as a misconfiguration would be)
-    monkeypatch.setattr("infra.importer.MAX_EVENT_BYTES", 2_000_000)
+    monkeypatch.setattr("infra.pipeline.importer.MAX_EVENT_BYTES", 2_000_000)
     items: list[tuple[str, dict[str, Any] | InvalidItem]] = [
         ("item 1", event(1, long_description="y" * 1_000_000)),
         ("item 2", event(2)),

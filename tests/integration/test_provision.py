@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from infra.aws.settings import FanoutSettings, SubmitSettings, load_env_model
 from infra.provision import ProvisionedResources, function_environment, provision, queue_attributes, table_definition
-from infra.settings import FanoutSettings, SubmitSettings, load_env_model
 from infra.template import Template, TemplateError, load_template, loads_template
 
 if TYPE_CHECKING:

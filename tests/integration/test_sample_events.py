@@ -18,7 +18,7 @@ import httpx
 import pytest
 import respx
 
-from infra.eventsources import LocalContext
+from infra.local.eventsources import LocalContext
 from infra.template import Template
 from tests.conftest import REGION, ROOT, TEMPLATE, Deployment
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.importer import import_events
-from infra.settings import TableSettings, load_env_model
-from infra.store import DynamoStore
+from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.store import DynamoStore
+from infra.pipeline.importer import import_events
 from integrations.event_data import event_id_for
 from integrations.records import SubmissionStatus
 from integrations.selectors import STANDARD_SELECTORS, ByUrlSelector

@@ -8,10 +8,10 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
+from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.store import ConcurrentWriteError, DynamoStore
 from infra.cli import app
-from infra.importer import enrich_events, import_events
-from infra.settings import TableSettings, load_env_model
-from infra.store import ConcurrentWriteError, DynamoStore
+from infra.pipeline.importer import enrich_events, import_events
 from integrations.event_data import EventData, content_hash, event_id_for
 from integrations.ports import ClaimOutcome
 from integrations.records import SubmissionStatus

@@ -11,9 +11,9 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from infra.importer import import_events
-from infra.settings import TableSettings, load_env_model
-from infra.store import DynamoStore
+from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.store import DynamoStore
+from infra.pipeline.importer import import_events
 from integrations.base import BaseSubmitter, ClaimBusyError
 from integrations.records import CachedEvent, ChangeKind, SubmissionStatus
 from integrations.registry import get_integration

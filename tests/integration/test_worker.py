@@ -16,8 +16,8 @@ import httpx
 import pytest
 import respx
 
-from infra.retry import RetryPolicy
-from infra.worker import MAX_REQUEUES
+from infra.pipeline.retry import RetryPolicy
+from infra.pipeline.worker import MAX_REQUEUES
 from integrations.event_data import event_id_for
 from integrations.records import ChangeKind, SubmissionRecord, SubmissionStatus
 from tests.conftest import REGION

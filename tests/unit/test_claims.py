@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from infra.store import decide_claim
+from infra.aws.store import decide_claim
 from integrations.ports import ClaimOutcome
 from integrations.records import SubmissionRecord, SubmissionStatus
 

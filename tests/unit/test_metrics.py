@@ -7,7 +7,7 @@ import json
 import pytest
 from aws_lambda_powertools import Metrics
 
-from infra.metrics import Outcome, OutcomeMetrics
+from infra.pipeline.metrics import Outcome, OutcomeMetrics
 
 
 def test_outcomes_are_counted_per_integration_in_one_emf_document(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from infra.publisher import (
+from infra.aws.publisher import (
     SQS_MAX_BATCH_BYTES,
     OutgoingMessage,
     PublishError,

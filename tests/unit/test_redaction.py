@@ -83,7 +83,7 @@ def test_the_log_filter_redacts_messages_arguments_extras_and_tracebacks() -> No
 
 @pytest.mark.parametrize("wire_logs", [False, True])
 def test_wire_loggers_reach_debug_only_when_wire_logs_are_asked_for(wire_logs: bool) -> None:
-    from infra.logs import WIRE_LOGGERS, secure_logging
+    from infra.runtime.logs import WIRE_LOGGERS, secure_logging
 
     names = ["", *WIRE_LOGGERS]
     saved = {name: logging.getLogger(name).level for name in names}

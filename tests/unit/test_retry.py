@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from infra.retry import SQS_MAX_ATTRIBUTE_CHARS, SQS_MAX_VISIBILITY_SECONDS, QueueControl, RetryPolicy
+from infra.pipeline.retry import SQS_MAX_ATTRIBUTE_CHARS, SQS_MAX_VISIBILITY_SECONDS, QueueControl, RetryPolicy
 from tests.conftest import REGION
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ def queues(sqs: SQSClient) -> tuple[str, str]:
 
 @pytest.fixture
 def retry_logs(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
-    """``caplog`` for ``infra.retry``: the functions' logger setup stops ``infra`` propagating to root."""
+    """``caplog`` for ``infra.pipeline.retry``: the functions' logger setup stops ``infra`` propagating to root."""
     monkeypatch.setattr(logging.getLogger("infra"), "propagate", True)
     caplog.set_level(logging.INFO, logger="infra")
     return caplog
@@ -180,7 +180,7 @@ def test_postpone_swallows_an_invalid_receipt_handle_and_warns(
 
     QueueControl(sqs, work, dead).postpone("not-a-receipt-handle", 5)
 
-    warnings = [r for r in retry_logs.records if r.name == "infra.retry" and r.levelno == logging.WARNING]
+    warnings = [r for r in retry_logs.records if r.name == "infra.pipeline.retry" and r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "could not postpone a message by 5 s" in warnings[0].getMessage()
     assert "ReceiptHandleIsInvalid" in warnings[0].getMessage()

@@ -7,8 +7,8 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from pydantic import SecretStr
 
-from infra.secrets import resolve_secret
-from infra.settings import load_prefixed
+from infra.aws.secrets import resolve_secret
+from infra.aws.settings import load_prefixed
 from integrations.errors import ConfigurationError
 from integrations.ticketfairy.config import DEFAULT_BASE_URL, ENV_PREFIX, TicketFairyConfig
 

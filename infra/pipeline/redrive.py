@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from infra.publisher import OutgoingMessage, QueuePublisher
+from infra.aws.publisher import OutgoingMessage, QueuePublisher
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

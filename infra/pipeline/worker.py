@@ -22,10 +22,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from infra.messages import QueueMessage
-from infra.metrics import Outcome, OutcomeMetrics
-from infra.retry import QueueControl, RetryPolicy
-from infra.store import DynamoStore
+from infra.aws.store import DynamoStore
+from infra.pipeline.messages import QueueMessage
+from infra.pipeline.metrics import Outcome, OutcomeMetrics
+from infra.pipeline.retry import QueueControl, RetryPolicy
 from integrations.base import DEFAULT_LEASE_SECONDS, BaseSubmitter, ClaimBusyError
 from integrations.errors import IntegrationError, RetryableSubmitError
 from integrations.records import CachedEvent, ChangeKind, SubmissionStatus, SubmitResult

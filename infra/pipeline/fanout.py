@@ -24,8 +24,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecordEventName,
 )
 
-from infra.messages import QueueMessage
-from infra.publisher import OutgoingMessage, QueuePublisher
+from infra.aws.publisher import OutgoingMessage, QueuePublisher
+from infra.pipeline.messages import QueueMessage
 from integrations.errors import IntegrationError
 from integrations.records import ChangeKind, removal_hash
 

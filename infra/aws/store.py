@@ -14,8 +14,8 @@ from typing import Any
 import botocore.session
 from pynamodb.exceptions import PutError
 
-from infra.models import SERVICE_STATUS_INDEX, EventCacheModel, SubmissionModel, bind_models
-from infra.settings import TableSettings
+from infra.aws.models import SERVICE_STATUS_INDEX, EventCacheModel, SubmissionModel, bind_models
+from infra.aws.settings import TableSettings
 from integrations.errors import IntegrationError
 from integrations.ports import Claim, ClaimOutcome
 from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus

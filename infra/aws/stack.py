@@ -26,7 +26,7 @@ from typing import Any
 
 import boto3
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 CODE_BUCKET = "event-importer-code"
 CODE_KEY = "stub.zip"

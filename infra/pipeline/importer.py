@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from infra.store import ConcurrentWriteError, DynamoEventRepository, ImportOutcome
+from infra.aws.store import ConcurrentWriteError, DynamoEventRepository, ImportOutcome
 from integrations.errors import InvalidEventError
 from integrations.event_data import event_id_for, parse_event_with_notes
 
