@@ -12,13 +12,13 @@ import respx
 from pydantic import SecretStr
 
 from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.pipeline.importer import import_events
 from integrations.base import BaseSubmitter, ClaimBusyError
 from integrations.records import CachedEvent, ChangeKind, SubmissionStatus
 from integrations.registry import get_integration
 from integrations.ticketfairy.config import TicketFairyConfig
-from tests.conftest import Deployment
 from tests.slow_destination import SlowDestination
 
 BASE_URL = "https://tf.test"
@@ -26,7 +26,7 @@ ENDPOINT = f"{BASE_URL}/api/draft-events"
 
 
 @pytest.fixture
-def store(deployment: Deployment) -> DynamoStore:
+def store(deployment: Stack) -> DynamoStore:
     store = DynamoStore(load_env_model(TableSettings, deployment.env("FanoutFunction")))
     events = [
         {"title": f"Show {n}", "date": "2026-05-01", "time": {"start": "21:00"}, "source_url": f"https://e.x/{n}"}
