@@ -31,7 +31,7 @@ from moto import mock_aws
 
 from bench.report import BenchmarkError
 from infra import runtime
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack as DeployedStack
 from infra.aws.stack import deploy
 from infra.aws.store import DynamoStore
@@ -40,6 +40,7 @@ from infra.local.make_samples import is_invalid, load_samples
 from infra.pipeline.importer import import_events
 from infra.runtime.submit import submit_worker
 from integrations import registry
+from integrations.env import load_env_model
 from integrations.ticketfairy.client import DRAFT_EVENTS_PATH
 
 if TYPE_CHECKING:

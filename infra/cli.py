@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from infra.aws.secrets import resolve_secret
 from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack, StackError, describe
 from infra.aws.store import DynamoStore
@@ -195,7 +196,7 @@ def submit_command(
     """Submit the events a selector chooses, directly (not through the queue)."""
     store = _store(stack, endpoint_url, region)
     chosen = get_integration(integration)
-    submitter = chosen.create_submitter(store, chosen.load_config())
+    submitter = chosen.create_submitter(store, chosen.load_config(), resolve_secret)
     params: dict[str, Any] = {"url": url} if url else {}
 
     async def run() -> list[dict[str, object]]:

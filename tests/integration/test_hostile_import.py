@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.cli import app
 from infra.pipeline.importer import MAX_EVENT_BYTES, InvalidItem, import_events, read_items
+from integrations.env import load_env_model
 from integrations.event_data import clean_text, event_id_for, parse_event
 
 

@@ -18,11 +18,12 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 
 from functions.fanout.app import handler as fanout_handler
 from functions.submit.app import handler as submit_handler
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.local.eventsources import LocalContext, sqs_event, stream_event
 from infra.pipeline.importer import import_events
+from integrations.env import load_env_model
 from integrations.event_data import event_id_for
 from integrations.records import ChangeKind, SubmissionStatus
 from tests.conftest import REGION

@@ -27,6 +27,7 @@ import pytest
 import respx
 
 import functions.submit.app as submit_app
+from infra.aws.secrets import resolve_secret
 from infra.aws.stack import Stack
 from integrations.event_data import event_id_for
 from integrations.registry import get_integration
@@ -138,7 +139,7 @@ def test_the_key_appears_in_no_log_line_record_or_dry_run(
         # And an operator dry-runs and replays them
         integration = get_integration("ticketfairy")
         submitter = integration.create_submitter(
-            pipeline.store, TicketFairyConfig(base_url=BASE_URL, api_key_parameter=parameter)
+            pipeline.store, TicketFairyConfig(base_url=BASE_URL, api_key_parameter=parameter), resolve_secret
         )
         dry_runs = asyncio.run(submitter.submit_events("all", dry_run=True))
         replays = asyncio.run(submitter.submit_events("failed"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.pipeline.importer import import_events
+from integrations.env import load_env_model
 from integrations.event_data import event_id_for
 from integrations.records import SubmissionStatus
 from integrations.selectors import STANDARD_SELECTORS, ByUrlSelector

@@ -8,11 +8,12 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack
 from infra.aws.store import ConcurrentWriteError, DynamoStore
 from infra.cli import app
 from infra.pipeline.importer import enrich_events, import_events
+from integrations.env import load_env_model
 from integrations.event_data import EventData, content_hash, event_id_for
 from integrations.ports import ClaimOutcome
 from integrations.records import SubmissionStatus

@@ -11,11 +11,13 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.secrets import resolve_secret
+from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.pipeline.importer import import_events
 from integrations.base import BaseSubmitter, ClaimBusyError
+from integrations.env import load_env_model
 from integrations.records import CachedEvent, ChangeKind, SubmissionStatus
 from integrations.registry import get_integration
 from integrations.ticketfairy.config import TicketFairyConfig
@@ -40,7 +42,7 @@ def store(deployment: Stack) -> DynamoStore:
 def submitter(store: DynamoStore) -> BaseSubmitter:
     integration = get_integration("ticketfairy")
     config = TicketFairyConfig(base_url=BASE_URL, api_key=SecretStr("k"))
-    return integration.create_submitter(store, config)
+    return integration.create_submitter(store, config, resolve_secret)
 
 
 @pytest.fixture
