@@ -31,6 +31,7 @@ from infra.local.sources import QueueSettings, QueueSource, StreamSettings, Stre
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 logger = logging.getLogger(__name__)
 
@@ -263,13 +264,15 @@ class LocalRuntime:
         return self.stack.resources[logical_id]
 
     def queue_depth(self, queue_url: str) -> int:
-        """Visible plus in-flight messages in a queue."""
+        """Visible, in-flight and delayed messages in a queue (a retry behind a live claim is sent delayed)."""
         sqs: SQSClient = self.client("sqs")
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        counts: list[QueueAttributeNameType] = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=counts)["Attributes"]
+        return sum(int(attributes.get(name, 0)) for name in counts)
 
     def consumed_queues(self) -> list[str]:
         return sorted({source.queue_url for source in self.queue_sources})

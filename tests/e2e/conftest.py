@@ -77,9 +77,19 @@ def destination() -> Iterator[DraftEventsDestination]:
         yield server
 
 
-@pytest.fixture
-def runtime(destination: DraftEventsDestination) -> Iterator[LocalRuntime]:
-    runtime = start_runtime(fast_template(), destination)
+@pytest.fixture(scope="session")
+def shared_destination() -> Iterator[DraftEventsDestination]:
+    with DraftEventsDestination(api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def runtime(shared_destination: DraftEventsDestination) -> Iterator[LocalRuntime]:
+    """One runtime of the shipped template per test run (per xdist worker), for tests that only add events.
+
+    Tests that change the template, inject faults or count everything use ``start_runtime`` instead.
+    """
+    runtime = start_runtime(fast_template(), shared_destination)
     try:
         yield runtime
     finally:
