@@ -77,19 +77,11 @@ def destination() -> Iterator[DraftEventsDestination]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def shared_destination() -> Iterator[DraftEventsDestination]:
-    with DraftEventsDestination(api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def runtime(shared_destination: DraftEventsDestination) -> Iterator[LocalRuntime]:
-    """One runtime of the shipped template per test run (per xdist worker), for tests that only add events.
-
-    Tests that change the template, inject faults or count everything use ``start_runtime`` instead.
-    """
-    runtime = start_runtime(fast_template(), shared_destination)
+@pytest.fixture
+def runtime(destination: DraftEventsDestination) -> Iterator[LocalRuntime]:
+    # One runtime per test: moto's state is per process, and a moto server or ``mock_aws`` started
+    # by any later test in this worker resets it, so a runtime cannot outlive its test.
+    runtime = start_runtime(fast_template(), destination)
     try:
         yield runtime
     finally:

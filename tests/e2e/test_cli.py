@@ -24,12 +24,11 @@ def successes(endpoint: list[str]) -> int:
 
 
 def test_import_then_submissions_against_the_local_runtime(
-    runtime: LocalRuntime, shared_destination: DraftEventsDestination, tmp_path: Path
+    runtime: LocalRuntime, destination: DraftEventsDestination, tmp_path: Path
 ) -> None:
-    # The runtime is shared: count what this test adds to it.
     endpoint = ["--endpoint-url", runtime.endpoint_url]
     assert runtime.wait_until_drained(timeout=60)
-    creates_before, successes_before = len(shared_destination.accepted_creates()), successes(endpoint)
+    creates_before, successes_before = len(destination.accepted_creates()), successes(endpoint)
     events = tmp_path / "events.jsonl"
     lines = [
         json.dumps({"title": "Good One", "date": "2026-05-01", "source_url": "https://example.com/cli/1"}),
@@ -48,7 +47,7 @@ def test_import_then_submissions_against_the_local_runtime(
     assert "created 2, updated 0, unchanged 0, invalid 2" in result.output
 
     assert runtime.wait_until_drained(timeout=60)
-    assert len(shared_destination.accepted_creates()) == creates_before + 2
+    assert len(destination.accepted_creates()) == creates_before + 2
     assert successes(endpoint) == successes_before + 2
 
 
