@@ -49,7 +49,7 @@ build: $(STAMP)
 	$(BIN)/python -m infra.lambda_build all --out $(BUILD_DIR)
 
 pytest: $(STAMP)
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report=term $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/event-importer demo

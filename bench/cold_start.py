@@ -18,9 +18,11 @@ import sys
 from dataclasses import dataclass
 from typing import Final
 
+from moto import mock_aws
+
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
-from bench.sandbox import ROOT, TEMPLATE, sealed_environment
-from infra.template import Template
+from bench.sandbox import ROOT, sealed_environment
+from infra.aws.stack import deploy
 
 NAME: Final = "cold_start"
 BASELINE_MODULE: Final = "boto3"
@@ -112,10 +114,9 @@ def time_imports(modules: list[str], runs: int) -> dict[str, ImportTiming]:
 
 def handler_modules() -> dict[str, str]:
     """Function logical id -> handler module, from template.yaml."""
-    return {
-        logical_id: function.handler.rpartition(".")[0]
-        for logical_id, function in Template.load(TEMPLATE).functions().items()
-    }
+    with mock_aws():
+        functions = deploy("cold-start").functions
+    return {logical_id: function.handler.rpartition(".")[0] for logical_id, function in functions.items()}
 
 
 def _note(timing: ImportTiming) -> str:

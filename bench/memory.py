@@ -26,13 +26,14 @@ import boto3
 
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
 from bench.sandbox import ROOT, sample_events, sealed_environment
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack, deploy
 from infra.aws.store import DynamoStore
 from infra.local.destination import DraftEventsDestination
 from infra.local.eventsources import sqs_event, stream_event
 from infra.local.server import MotoServer
 from infra.pipeline.importer import import_events
+from integrations.env import load_env_model
 
 NAME: Final = "memory"
 MIB: Final = 1024 * 1024

@@ -1,6 +1,6 @@
 """The sealed world the benchmarks run in: template.yaml on in-process moto, TicketFairy on respx.
 
-``sandbox()`` provisions what ``template.yaml`` declares on ``moto.mock_aws``
+``sandbox()`` deploys ``template.yaml`` on ``moto.mock_aws`` (``infra.aws.stack``)
 (fake credentials, nothing reaches AWS), answers TicketFairy's draft-events
 API through respx (nothing reaches the network), and yields a ``Stack`` that
 drives the real handlers the way Lambda's event source mappings do: stream
@@ -31,15 +31,16 @@ from moto import mock_aws
 
 from bench.report import BenchmarkError
 from infra import runtime
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
+from infra.aws.stack import Stack as DeployedStack
+from infra.aws.stack import deploy
 from infra.aws.store import DynamoStore
 from infra.local.eventsources import LocalContext, sqs_event, stream_event
 from infra.local.make_samples import is_invalid, load_samples
 from infra.pipeline.importer import import_events
-from infra.provision import function_environment, provision
 from infra.runtime.submit import submit_worker
-from infra.template import Template
 from integrations import registry
+from integrations.env import load_env_model
 from integrations.ticketfairy.client import DRAFT_EVENTS_PATH
 
 if TYPE_CHECKING:
@@ -56,7 +57,6 @@ __all__ = [
     "ROOT",
     "SERVICE",
     "SUBMIT_FUNCTION",
-    "TEMPLATE",
     "AwsCallLog",
     "Destination",
     "Stack",
@@ -68,7 +68,6 @@ __all__ = [
 ]
 
 ROOT: Final = Path(__file__).resolve().parent.parent
-TEMPLATE: Final = ROOT / "template.yaml"
 REGION: Final = "us-east-1"
 STACK_NAME: Final = "bench"
 FANOUT_FUNCTION: Final = "FanoutFunction"
@@ -316,23 +315,13 @@ def _require_no_failures(function: str, response: PartialItemFailureResponse) ->
 
 
 class Stack:
-    """template.yaml provisioned on moto, with the handlers and a driver standing in for Lambda."""
+    """template.yaml deployed on moto, with the handlers and a driver standing in for Lambda."""
 
-    def __init__(self, template: Template, destination: Destination, calls: AwsCallLog | None) -> None:
-        self.template = template
+    def __init__(self, stack: DeployedStack, destination: Destination, calls: AwsCallLog | None) -> None:
+        self.stack = stack
         self.destination = destination
         self.calls = calls
-        resources = provision(
-            template,
-            dynamodb_client=boto3.client("dynamodb", region_name=REGION),
-            sqs_client=boto3.client("sqs", region_name=REGION),
-            stack_name=STACK_NAME,
-            parameter_overrides=PARAMETER_OVERRIDES,
-        )
-        self.environments = {
-            logical_id: function_environment(template, resources, logical_id, parameter_overrides=PARAMETER_OVERRIDES)
-            for logical_id in template.functions()
-        }
+        self.environments = {logical_id: dict(function.environment) for logical_id, function in stack.functions.items()}
         submit_env = self.environments[SUBMIT_FUNCTION]
         boto3.client("ssm", region_name=REGION).put_parameter(
             Name=submit_env["TICKETFAIRY_API_KEY_PARAMETER"], Value=API_KEY, Type="SecureString", Overwrite=True
@@ -359,18 +348,18 @@ class Stack:
         ]
 
     def batch_size(self, function: str) -> int:
-        """The ``BatchSize`` of the function's one event source in the template."""
-        sources = list(self.template.function(function).events.values())
-        if len(sources) != 1 or "BatchSize" not in sources[0].properties:
+        """The ``BatchSize`` of the function's one event source mapping, as deployed."""
+        mappings = self.stack.mappings_of(function)
+        if len(mappings) != 1 or "BatchSize" not in mappings[0]:
             raise BenchmarkError(f"{function} must have exactly one event source with a BatchSize")
-        return int(sources[0].properties["BatchSize"])
+        return int(mappings[0]["BatchSize"])
 
     def _use_env(self, function: str) -> None:
         os.environ.update(self.environments[function])
 
     def _context(self, function: str) -> LocalContext:
-        declared = self.template.function(function)
-        return LocalContext(function, timeout_seconds=declared.timeout, memory_limit_in_mb=declared.memory_size)
+        deployed = self.stack.functions[function]
+        return LocalContext(function, timeout_seconds=deployed.timeout, memory_limit_in_mb=deployed.memory_mb)
 
     # -- import ---------------------------------------------------------------
 
@@ -490,8 +479,10 @@ def sandbox(*, calls: AwsCallLog | None = None, destination: Destination | None 
         # A fresh default session: hooks on it reach every client the functions create.
         boto3.setup_default_session()
         stack.callback(setattr, boto3, "DEFAULT_SESSION", previous_session)
+        # Deployed before any counting starts: only the functions' calls are measured.
+        deployed = deploy(STACK_NAME, parameters=PARAMETER_OVERRIDES, region=REGION)
         if calls is not None:
             assert boto3.DEFAULT_SESSION is not None
             calls.watch(boto3.DEFAULT_SESSION.events)
             stack.callback(calls.close)
-        yield Stack(Template.load(TEMPLATE), destination, calls)
+        yield Stack(deployed, destination, calls)

@@ -1,8 +1,9 @@
 """``event-importer``: the operator's command line.
 
-Every command talks to AWS through the same store the functions use; point it
-at the local runtime with ``--endpoint-url`` (or ``AWS_ENDPOINT_URL``), or at
-a real deployment with credentials and the tables' names.
+Every command talks to AWS through the same store the functions use, and
+finds the tables and queues in the resources of a deployed stack (``--stack``):
+the local runtime's (with ``--endpoint-url`` or ``AWS_ENDPOINT_URL``) or one
+``sam deploy`` created (with credentials).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from infra.aws.secrets import resolve_secret
 from infra.aws.settings import TableSettings
+from infra.aws.stack import Stack, StackError, describe
 from infra.aws.store import DynamoStore
 from infra.local import cli as local_cli
 from infra.pipeline.importer import ImportReport, enrich_events, import_events, read_items
@@ -44,11 +47,9 @@ EndpointOption = Annotated[
     str | None,
     typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint (the local runtime's URL)."),
 ]
-EventTableOption = Annotated[
-    str, typer.Option("--event-cache-table", envvar="EVENT_CACHE_TABLE", help="Event cache table name.")
-]
-SubmissionsTableOption = Annotated[
-    str, typer.Option("--submissions-table", envvar="SUBMISSIONS_TABLE", help="Submissions table name.")
+StackOption = Annotated[
+    str,
+    typer.Option("--stack", envvar="EVENT_IMPORTER_STACK", help="Stack name (sam deploy's or the local runtime's)."),
 ]
 RegionOption = Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")]
 
@@ -58,10 +59,18 @@ def _region(region: str | None, endpoint_url: str | None) -> str | None:
     return region or ("us-east-1" if endpoint_url else None)
 
 
-def _store(endpoint_url: str | None, event_cache_table: str, submissions_table: str, region: str | None) -> DynamoStore:
+def _stack(stack: str, endpoint_url: str | None, region: str | None) -> Stack:
+    try:
+        return describe(stack, region=_region(region, endpoint_url), endpoint_url=endpoint_url)
+    except StackError as exc:
+        raise ConfigurationError(str(exc)) from exc
+
+
+def _store(stack: str, endpoint_url: str | None, region: str | None) -> DynamoStore:
+    outputs = _stack(stack, endpoint_url, region).outputs
     settings = TableSettings(
-        event_cache_table=event_cache_table,
-        submissions_table=submissions_table,
+        event_cache_table=outputs["EventCacheTableName"],
+        submissions_table=outputs["SubmissionsTableName"],
         aws_region=_region(region, endpoint_url),
         aws_endpoint_url=endpoint_url,
     )
@@ -95,16 +104,15 @@ def list_integrations() -> None:
 @app.command("import")
 def import_command(
     file: Annotated[str, typer.Argument(help="JSON array or JSON lines; '-' reads standard input.")],
+    stack: StackOption = DEFAULT_STACK,
     endpoint_url: EndpointOption = None,
-    event_cache_table: EventTableOption = f"{DEFAULT_STACK}-EventCacheTable",
-    submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",
     region: RegionOption = None,
 ) -> None:
     """Import events into the cache; only new or changed ones are written (and delivered).
 
     Exits 1 when any line or item was refused (each is reported), 0 otherwise.
     """
-    store = _store(endpoint_url, event_cache_table, submissions_table, region)
+    store = _store(stack, endpoint_url, region)
     if file == "-":
         items = list(read_items(sys.stdin.buffer))
     else:
@@ -121,13 +129,12 @@ def enrich_command(
     all_events: Annotated[
         bool, typer.Option("--all", help="Every cached event, not only those cached without a time zone.")
     ] = False,
+    stack: StackOption = DEFAULT_STACK,
     endpoint_url: EndpointOption = None,
-    event_cache_table: EventTableOption = f"{DEFAULT_STACK}-EventCacheTable",
-    submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",
     region: RegionOption = None,
 ) -> None:
     """Resolve and store the time zone of cached events, as an import would; changed events are re-delivered."""
-    store = _store(endpoint_url, event_cache_table, submissions_table, region)
+    store = _store(stack, endpoint_url, region)
     _print_report(enrich_events(store.events, only_missing_zone=not all_events))
 
 
@@ -150,13 +157,12 @@ def _print_report(report: ImportReport) -> None:
 def submissions_command(
     integration: Annotated[str | None, typer.Option("--integration", "-i", help="Only this integration.")] = None,
     status: Annotated[SubmissionStatus | None, typer.Option("--status", "-s", help="Only this status.")] = None,
+    stack: StackOption = DEFAULT_STACK,
     endpoint_url: EndpointOption = None,
-    event_cache_table: EventTableOption = f"{DEFAULT_STACK}-EventCacheTable",
-    submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",
     region: RegionOption = None,
 ) -> None:
     """Show submission records as a table."""
-    store = _store(endpoint_url, event_cache_table, submissions_table, region)
+    store = _store(stack, endpoint_url, region)
     names = [integration] if integration else [i.name for i in all_integrations()]
     table = Table("event", "integration", "status", "attempts", "remote id", "updated", "last error")
     for name in names:
@@ -183,15 +189,14 @@ def submit_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the exact payloads; send and record nothing.")
     ] = False,
+    stack: StackOption = DEFAULT_STACK,
     endpoint_url: EndpointOption = None,
-    event_cache_table: EventTableOption = f"{DEFAULT_STACK}-EventCacheTable",
-    submissions_table: SubmissionsTableOption = f"{DEFAULT_STACK}-SubmissionsTable",
     region: RegionOption = None,
 ) -> None:
     """Submit the events a selector chooses, directly (not through the queue)."""
-    store = _store(endpoint_url, event_cache_table, submissions_table, region)
+    store = _store(stack, endpoint_url, region)
     chosen = get_integration(integration)
-    submitter = chosen.create_submitter(store, chosen.load_config())
+    submitter = chosen.create_submitter(store, chosen.load_config(), resolve_secret)
     params: dict[str, Any] = {"url": url} if url else {}
 
     async def run() -> list[dict[str, object]]:
@@ -214,17 +219,13 @@ def submit_command(
     console.print_json(json.dumps(asyncio.run(run())))
 
 
-StackOption = Annotated[
-    str, typer.Option("--stack", envvar="EVENT_IMPORTER_STACK", help="Stack name: queues are <stack>-<integration>.")
-]
-
-
 def _queues(integration: str, stack: str, endpoint_url: str | None, region: str | None) -> tuple[Any, str, str]:
     get_integration(integration)  # an unknown name fails here, listing the known ones
-    sqs = boto3.client("sqs", region_name=_region(region, endpoint_url), endpoint_url=endpoint_url)
-    source = sqs.get_queue_url(QueueName=f"{stack}-{integration}")["QueueUrl"]
-    dead_letter = sqs.get_queue_url(QueueName=f"{stack}-{integration}-dlq")["QueueUrl"]
-    return sqs, source, dead_letter
+    for function in _stack(stack, endpoint_url, region).functions.values():
+        if function.environment.get("INTEGRATION_NAME") == integration:
+            sqs = boto3.client("sqs", region_name=_region(region, endpoint_url), endpoint_url=endpoint_url)
+            return sqs, function.environment["QUEUE_URL"], function.environment["DEAD_LETTER_QUEUE_URL"]
+    raise ConfigurationError(f"stack {stack} has no submit function for {integration}")
 
 
 @dlq_app.command("redrive")

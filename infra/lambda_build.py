@@ -55,8 +55,8 @@ PLATFORM_TAGS = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: Distributions every Lambda Python runtime already has (boto3 and what it depends on).
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
 
-#: Never shipped: the local runtime, the CLI and this builder.
-EXCLUDED_CODE = ("infra/local", "infra/cli.py", "infra/lambda_build.py")
+#: Never shipped: the local runtime, the CLI, this builder and the stack deployer (tests and local runs).
+EXCLUDED_CODE = ("infra/local", "infra/cli.py", "infra/lambda_build.py", "infra/aws/stack.py")
 
 
 def canonical(name: str) -> str:

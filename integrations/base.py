@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
+from integrations.env import load_env_model
 from integrations.errors import (
     ConfigurationError,
     CreateInDoubtError,
@@ -37,7 +38,7 @@ from integrations.errors import (
     UnusableAnswerError,
 )
 from integrations.event_data import validate_event
-from integrations.ports import ClaimOutcome, Store
+from integrations.ports import ClaimOutcome, SecretReader, Store
 from integrations.records import (
     CachedEvent,
     ChangeKind,
@@ -113,9 +114,7 @@ class Integration(ABC):
 
         Raises ``ConfigurationError`` naming each missing or invalid variable.
         """
-        from infra.aws.settings import load_prefixed
-
-        return load_prefixed(self.config_model, self.env_prefix, environ)
+        return load_env_model(self.config_model, environ, prefix=self.env_prefix)
 
     def is_enabled(self, environ: Mapping[str, str] | None = None) -> bool:
         """Whether the integration is configured well enough to submit."""
@@ -126,8 +125,8 @@ class Integration(ABC):
         return True
 
     @abstractmethod
-    def create_submitter(self, store: Store, config: BaseModel) -> BaseSubmitter:
-        """Build this integration's submitter from its loaded configuration."""
+    def create_submitter(self, store: Store, config: BaseModel, secrets: SecretReader) -> BaseSubmitter:
+        """Build this integration's submitter from its loaded configuration; ``secrets`` reads its keys."""
 
     # -- optional interface modules, imported only on demand ------------------
 

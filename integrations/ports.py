@@ -1,6 +1,7 @@
-"""What the framework needs from storage, as protocols.
+"""What the framework needs from storage and secrets, as protocols.
 
-``infra.aws.store`` implements them on DynamoDB (pynamodb); selectors and
+``infra.aws.store`` implements the storage ones on DynamoDB (pynamodb) and
+``infra.aws.secrets.resolve_secret`` is a ``SecretReader``; selectors and
 submitters depend only on these shapes, so the framework carries no AWS code.
 """
 
@@ -11,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+from pydantic import SecretStr
 
 from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus
 
@@ -31,6 +34,18 @@ class Claim:
 
     outcome: ClaimOutcome
     record: SubmissionRecord | None
+
+
+class SecretReader(Protocol):
+    """Returns a secret from exactly one source: ``value`` itself, an SSM ``parameter`` or a Secrets Manager ``secret``.
+
+    ``force`` skips any cache (after a destination refused the cached value).
+    Raises ``ConfigurationError`` naming the source that could not be read.
+    """
+
+    def __call__(
+        self, value: SecretStr | None, parameter: str | None, secret: str | None, *, force: bool = False
+    ) -> SecretStr: ...
 
 
 class EventRepository(Protocol):

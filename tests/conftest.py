@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from infra import runtime
+from infra.aws.stack import Stack, deploy
 from integrations import registry
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 
 
@@ -46,34 +44,7 @@ def aws() -> Iterator[None]:
         yield
 
 
-@dataclass(frozen=True)
-class Deployment:
-    """template.yaml provisioned on moto: physical names and each function's environment."""
-
-    resources: object
-    environments: dict[str, dict[str, str]]
-
-    def env(self, function: str) -> dict[str, str]:
-        return self.environments[function]
-
-
 @pytest.fixture
-def deployment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Deployment:
-    """Tables and queues exactly as template.yaml declares them, on in-process moto."""
-    from infra.provision import function_environment, provision
-    from infra.template import load_template
-
-    template = load_template(TEMPLATE)
-    resources = provision(
-        template,
-        dynamodb_client=boto3.client("dynamodb", region_name=REGION),
-        sqs_client=boto3.client("sqs", region_name=REGION),
-        stack_name="test",
-    )
-    functions = [
-        logical_id
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Serverless::Function"
-    ]
-    environments = {name: function_environment(template, resources, name) for name in functions}
-    return Deployment(resources=resources, environments=environments)
+def deployment(aws: None) -> Stack:
+    """template.yaml deployed as ``sam deploy`` would, on in-process moto (a fresh stack per test)."""
+    return deploy("test", region=REGION)

@@ -2,59 +2,20 @@
 
 Each function builds the model it needs (``FanoutSettings``,
 ``SubmitSettings``) at its first invocation; integrations declare their own
-models and load them through ``load_prefixed``.  Nothing below the handlers
+models and load them through ``integrations.env.load_env_model``.  Nothing below the handlers
 reads ``os.environ`` directly.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
-from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from integrations.errors import ConfigurationError
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # SQS allows 1 MiB per message, but a Lambda invocation payload is capped at
 # 6 MB: ten full-size messages would not fit one batch.  Events above this
 # size travel by reference and are read back from the table.
 DEFAULT_MAX_INLINE_EVENT_BYTES = 256 * 1024
-
-
-def _problems(exc: ValidationError, prefix: str) -> str:
-    parts = []
-    for error in exc.errors(include_url=False):
-        message = str(error["msg"]).removeprefix("Value error, ")
-        # A model-level check has no field: its message already names the variables.
-        parts.append(f"{prefix}{str(error['loc'][0]).upper()}: {message}" if error["loc"] else message)
-    return "; ".join(parts)
-
-
-def load_env_model(model: type[ModelT], environ: Mapping[str, str] | None = None, *, prefix: str = "") -> ModelT:
-    """Fill ``model`` from environment variables named ``prefix + FIELD_NAME``.
-
-    Raises ``ConfigurationError`` naming every missing or invalid variable
-    (never its value: some of them are secrets).
-    """
-    env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for name in model.model_fields:
-        key = f"{prefix}{name.upper()}"
-        if key in env and env[key] != "":
-            values[name] = env[key]
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid settings: {_problems(exc, prefix)}") from exc
-
-
-def load_prefixed(model: type[ModelT], prefix: str, environ: Mapping[str, str] | None = None) -> ModelT:
-    """``load_env_model`` for an integration's settings (``TICKETFAIRY_API_KEY`` ...)."""
-    return load_env_model(model, environ, prefix=prefix)
 
 
 class _Settings(BaseModel):

@@ -5,7 +5,13 @@ merged, roles and policies generated, event source mappings from
 ``Events``); CloudFormation (moto's, here) creates the stack and resolves
 every intrinsic function. What a function got is then read back from the
 services themselves: its configuration and environment from Lambda, its
-permissions from IAM.
+permissions from IAM. ``describe`` reads an existing stack with the same
+APIs (the CLI's view of a deployment, local or on AWS).
+
+Two resource types are not handed to moto, on purpose: alarms, which moto's
+CloudFormation cannot create and nothing local reads, and event source
+mappings, which moto would run itself (see ``deploy``). Any other type moto
+cannot create fails the deployment loudly.
 
 Needs the dev dependencies (samtranslator) and an AWS endpoint: moto
 in-process (``mock_aws``) or a moto server.
@@ -14,10 +20,10 @@ in-process (``mock_aws``) or a moto server.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import functools
 import io
 import json
-import logging
-import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,25 +36,35 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 CODE_BUCKET = "event-importer-code"
 CODE_KEY = "stub.zip"
+EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
 
 #: Resource types moto's CloudFormation does not create; anything else unsupported is an error.
 UNSUPPORTED_BUT_EXPECTED = frozenset({"AWS::CloudWatch::Alarm"})
 
+#: Translations by template: each lists every AWS managed policy (about a second on moto).
+_translations: dict[str, str] = {}
+
 
 class StackError(RuntimeError):
-    """The template could not be translated or deployed."""
+    """The template could not be translated or deployed, or the stack is not there."""
 
 
-def translate(template: Mapping[str, Any], iam: Any) -> dict[str, Any]:
+def translate(template: Mapping[str, Any], iam: Any, region: str) -> dict[str, Any]:
     """CloudFormation for a SAM template, as ``sam deploy`` would submit it (code from a stub object)."""
+    from samtranslator.parser.parser import Parser
     from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
-    from samtranslator.translator.transform import transform
+    from samtranslator.translator.translator import Translator
 
-    body = json.loads(json.dumps(template))
-    for resource in body["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Function":
-            resource.setdefault("Properties", {})["CodeUri"] = f"s3://{CODE_BUCKET}/{CODE_KEY}"
-    return dict(transform(body, {}, ManagedPolicyLoader(iam)))
+    key = json.dumps([template, region], sort_keys=True)
+    if key not in _translations:
+        body = json.loads(json.dumps(template))
+        for resource in body["Resources"].values():
+            if resource["Type"] == "AWS::Serverless::Function":
+                resource.setdefault("Properties", {})["CodeUri"] = f"s3://{CODE_BUCKET}/{CODE_KEY}"
+        translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=region))
+        translated = translator.translate(body, {}, get_managed_policy_map=ManagedPolicyLoader(iam).load)
+        _translations[key] = json.dumps(translated)
+    return dict(json.loads(_translations[key]))
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
@@ -60,11 +76,13 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Function:
-    """One deployed function: its name, handler, environment and role."""
+    """One deployed function: its name, handler, limits, environment and role, as Lambda reports them."""
 
     logical_id: str
     name: str
     handler: str
+    timeout: int
+    memory_mb: int
     environment: dict[str, str]
     role_name: str
     configuration: dict[str, Any] = field(repr=False)
@@ -72,15 +90,27 @@ class Function:
 
 @dataclass(frozen=True)
 class Stack:
-    """A deployed stack: physical ids by logical id, outputs, and its functions."""
+    """A deployed stack: physical ids by logical id, parameters, outputs, functions and event sources."""
 
     name: str
     resources: dict[str, str]
+    parameters: dict[str, str]
     outputs: dict[str, str]
     functions: dict[str, Function]
-    #: Each event source mapping's properties, resolved (not created in moto: see ``deploy``).
-    event_sources: dict[str, dict[str, Any]]
-    template: dict[str, Any] = field(repr=False)
+    #: Each event source mapping's properties, resolved (not created in moto: see ``deploy``); empty for a
+    #: stack found by ``describe``.
+    event_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The translated template (``deploy`` only).
+    template: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def env(self, function: str) -> dict[str, str]:
+        """The environment Lambda gives function ``function`` (a logical id)."""
+        return self.functions[function].environment
+
+    def mappings_of(self, function: str) -> list[dict[str, Any]]:
+        """The event source mappings that invoke function ``function`` (a logical id)."""
+        name = self.functions[function].name
+        return [mapping for mapping in self.event_sources.values() if mapping["FunctionName"] == name]
 
     def role_policies(self, function: str, iam: Any) -> Iterator[tuple[str, str]]:
         """``(source, policy document JSON)`` for every policy of a function's role, inline and managed."""
@@ -115,63 +145,99 @@ def _partition_arn(arn: Any) -> str:
     return str(arn)
 
 
+@functools.cache
+def _session() -> boto3.Session:
+    # One session for every deployment in a process: a new one parses each service's model again
+    # (about half of a deployment's time on moto). Credentials are resolved once, from the environment.
+    return boto3.Session()
+
+
+class _Clients:
+    def __init__(self, region: str | None, endpoint_url: str | None) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+
+    def __call__(self, service: str) -> Any:
+        return _session().client(service, region_name=self.region, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+
+
 def deploy(
     name: str,
     *,
+    template: Mapping[str, Any] | Path = TEMPLATE,
     parameters: Mapping[str, str] | None = None,
-    template_path: Path = TEMPLATE,
     region: str = "us-east-1",
     endpoint_url: str | None = None,
 ) -> Stack:
-    """Translate and create the stack; raises ``StackError`` unless it reaches ``CREATE_COMPLETE``."""
+    """Translate ``template`` (a file or a loaded body) and create the stack ``name``.
 
-    def client(service: str) -> Any:
-        return boto3.client(service, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
-
-    template = load_template(template_path)
-    translated = translate(template, client("iam"))
-    _upload_stub(client("s3"), region)
-    cloudformation = client("cloudformation")
+    Parameter overrides are CloudFormation parameters. Raises ``StackError``
+    unless the stack reaches ``CREATE_COMPLETE``, or when the template holds
+    a resource type moto cannot create (other than alarms).
+    """
+    client = _Clients(region, endpoint_url)
+    body = load_template(template) if isinstance(template, Path) else template
+    translated = translate(body, client("iam"), region)
     _check_supported(translated)
-    _quiet_about_expected_types()
+    _upload_stub(client("s3"), region)
     # moto would run each event source mapping itself (invoking the function in Docker) and
     # take the stream records and messages; whoever runs the handlers polls instead, with the
     # mappings' settings as deployed (resolved below).
-    mappings = {k: r for k, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::EventSourceMapping"}
-    deployed = {**translated, "Resources": {k: r for k, r in translated["Resources"].items() if k not in mappings}}
-    cloudformation.create_stack(
+    left_out = {EVENT_SOURCE_MAPPING, *UNSUPPORTED_BUT_EXPECTED}
+    resources = translated["Resources"]
+    created = {**translated, "Resources": {k: r for k, r in resources.items() if r["Type"] not in left_out}}
+    client("cloudformation").create_stack(
         StackName=name,
-        TemplateBody=json.dumps(deployed),
+        TemplateBody=json.dumps(created),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
-    description = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
-    if description["StackStatus"] != "CREATE_COMPLETE":
-        raise StackError(f"stack {name} ended {description['StackStatus']}: {description.get('StackStatusReason')}")
-    resources = {
-        item["LogicalResourceId"]: item["PhysicalResourceId"]
-        for item in cloudformation.describe_stack_resources(StackName=name)["StackResources"]
-        if "LogicalResourceId" in item
+    stack = describe(name, region=region, endpoint_url=endpoint_url)
+    attributes = _Attributes(stack.resources, client("dynamodb"), client("sqs"))
+    mappings = {
+        logical_id: attributes.resolve(resource["Properties"])
+        for logical_id, resource in resources.items()
+        if resource["Type"] == EVENT_SOURCE_MAPPING
     }
-    outputs = {item["OutputKey"]: item["OutputValue"] for item in description.get("Outputs", [])}
+    return dataclasses.replace(stack, event_sources=mappings, template=translated)
+
+
+def describe(name: str, *, region: str | None = None, endpoint_url: str | None = None) -> Stack:
+    """The stack ``name`` as CloudFormation and Lambda describe it; ``StackError`` unless it was created."""
+    client = _Clients(region, endpoint_url)
+    cloudformation = client("cloudformation")
+    try:
+        (description,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except cloudformation.exceptions.ClientError as exc:
+        raise StackError(f"no stack {name}: {exc}") from exc
+    if description["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise StackError(f"stack {name} is {description['StackStatus']}: {description.get('StackStatusReason')}")
+    listed = cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+    resources = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in listed}
     lambda_client = client("lambda")
     functions = {}
-    for logical_id, resource in translated["Resources"].items():
-        if resource["Type"] != "AWS::Lambda::Function":
+    for item in listed:
+        if item["ResourceType"] != "AWS::Lambda::Function":
             continue
-        configuration = lambda_client.get_function_configuration(FunctionName=resources[logical_id])
-        functions[logical_id] = Function(
-            logical_id=logical_id,
+        configuration = lambda_client.get_function_configuration(FunctionName=item["PhysicalResourceId"])
+        functions[item["LogicalResourceId"]] = Function(
+            logical_id=item["LogicalResourceId"],
             name=configuration["FunctionName"],
             handler=configuration["Handler"],
+            timeout=int(configuration["Timeout"]),
+            memory_mb=int(configuration["MemorySize"]),
             # As Lambda gives them to a process: strings (moto keeps resolved numbers as numbers).
             environment={k: str(v) for k, v in configuration.get("Environment", {}).get("Variables", {}).items()},
             role_name=configuration["Role"].rsplit("/", 1)[1],
             configuration=configuration,
         )
-    attributes = _Attributes(resources, client("dynamodb"), client("sqs"))
-    event_sources = {logical_id: attributes.resolve(m["Properties"]) for logical_id, m in mappings.items()}
-    return Stack(name, resources, outputs, functions, event_sources, translated)
+    return Stack(
+        name=name,
+        resources=resources,
+        parameters={p["ParameterKey"]: p["ParameterValue"] for p in description.get("Parameters", [])},
+        outputs={item["OutputKey"]: item["OutputValue"] for item in description.get("Outputs", [])},
+        functions=functions,
+    )
 
 
 class _Attributes:
@@ -209,24 +275,10 @@ class _Attributes:
 def _check_supported(translated: Mapping[str, Any]) -> None:
     from moto.cloudformation.parsing import NULL_MODELS, get_model_map
 
-    known = {*get_model_map(), *NULL_MODELS, *UNSUPPORTED_BUT_EXPECTED}
+    known = {*get_model_map(), *NULL_MODELS, *UNSUPPORTED_BUT_EXPECTED, EVENT_SOURCE_MAPPING}
     unsupported = {resource["Type"] for resource in translated["Resources"].values()} - known
     if unsupported:
         raise StackError(f"moto cannot create {', '.join(sorted(unsupported))}: the local stack would be incomplete")
-
-
-class _ExpectedTypes(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not any(resource_type in record.getMessage() for resource_type in UNSUPPORTED_BUT_EXPECTED)
-
-
-def _quiet_about_expected_types() -> None:
-    """moto logs and warns about each resource it cannot create, on every stack read; not about the expected ones."""
-    logger = logging.getLogger("moto.cloudformation.parsing")
-    if not any(isinstance(f, _ExpectedTypes) for f in logger.filters):
-        logger.addFilter(_ExpectedTypes())
-    for resource_type in UNSUPPORTED_BUT_EXPECTED:
-        warnings.filterwarnings("ignore", message=f"Tried to parse {resource_type}")
 
 
 def _upload_stub(s3: Any, region: str) -> None:
@@ -234,8 +286,11 @@ def _upload_stub(s3: Any, region: str) -> None:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as stub:
         stub.writestr("README", "functions run from the source tree")
-    if region == "us-east-1":
-        s3.create_bucket(Bucket=CODE_BUCKET)
-    else:
-        s3.create_bucket(Bucket=CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    try:
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=CODE_BUCKET)
+        else:
+            s3.create_bucket(Bucket=CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass  # a second stack on the same endpoint
     s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=archive.getvalue())

@@ -1,9 +1,10 @@
-"""The local runtime: template.yaml's tables, queues, functions and event sources on one machine.
+"""The local runtime: template.yaml deployed on a moto server, its functions and event sources run here.
 
-It provisions what the template declares on a moto server (started on
-127.0.0.1, or one given by URL), hosts each function in its own process with
-the template's environment, timeout and memory, and runs one event source
-per ``Events`` entry with the template's batching and retry settings.
+The template is deployed as ``sam deploy`` would (``infra.aws.stack``:
+samtranslator, then moto's CloudFormation) on a moto server on 127.0.0.1 (or
+one given by URL). Each function then runs in its own process with the
+configuration Lambda reports for it, and each event source mapping of the
+translated template is polled here with its own settings.
 """
 
 from __future__ import annotations
@@ -22,20 +23,19 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from infra.aws.settings import TableSettings
+from infra.aws.stack import TEMPLATE, Function, Stack, deploy
 from infra.aws.store import DynamoStore
 from infra.local.host import FunctionHost
 from infra.local.server import MotoServer
 from infra.local.sources import QueueSettings, QueueSource, StreamSettings, StreamSource
-from infra.provision import ProvisionedResources, function_environment, provision
-from infra.template import EventSource, Function, Template, TemplateError, resolve, target_logical_id
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 # moto accepts any credentials; these only keep botocore from looking for real ones.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
@@ -45,12 +45,13 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 class RuntimeOptions:
     """How to run the template locally."""
 
-    template: Template | Path = DEFAULT_TEMPLATE
+    #: A template file, or a loaded template body (tests change one before deploying it).
+    template: Mapping[str, Any] | Path = TEMPLATE
     endpoint_url: str | None = None  # use a running moto server instead of starting one
     stack_name: str = "local"
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     environment_overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # per function logical id
-    #: Concurrent executions per SQS source, at most; the template's ScalingConfig may set fewer.
+    #: Concurrent executions per SQS source, at most; the mapping's ScalingConfig may set fewer.
     max_concurrency: int = 2
     #: Fault injection: the share of received messages the queue sources deliver twice.
     duplicate_delivery_rate: float = 0.0
@@ -62,11 +63,9 @@ class LocalRuntime:
 
     def __init__(self, options: RuntimeOptions | None = None) -> None:
         self.options = options or RuntimeOptions()
-        template = self.options.template
-        self.template = template if isinstance(template, Template) else Template.load(template)
         self._server: MotoServer | None = None
         self.endpoint_url = self.options.endpoint_url or ""
-        self._resources: ProvisionedResources | None = None
+        self._stack: Stack | None = None
         self.hosts: dict[str, list[FunctionHost]] = {}
         self.stream_sources: list[StreamSource] = []
         self.queue_sources: list[QueueSource] = []
@@ -89,21 +88,16 @@ class LocalRuntime:
         if not self.endpoint_url:
             self._server = MotoServer(verbose=self.options.verbose)
             self.endpoint_url = self._server.start()
-        nested = self.template.resources_of_type("AWS::Serverless::Application") | self.template.resources_of_type(
-            "AWS::CloudFormation::Stack"
+        self._stack = deploy(
+            self.options.stack_name,
+            template=self.options.template,
+            parameters=self.options.parameter_overrides,
+            region=REGION,
+            endpoint_url=self.endpoint_url,
         )
-        if nested:
-            raise TemplateError(f"nested stacks are not run locally: {', '.join(sorted(nested))}")
-        self._resources = provision(
-            self.template,
-            dynamodb_client=self.client("dynamodb"),
-            sqs_client=self.client("sqs"),
-            stack_name=self.options.stack_name,
-            parameter_overrides=self.options.parameter_overrides,
-        )
-        for function in self.template.functions().values():
-            for source in function.events.values():
-                self._add_source(function, source)
+        for logical_id, function in self._stack.functions.items():
+            for mapping in self._stack.mappings_of(logical_id):
+                self._add_source(function, mapping)
         # Cold starts in parallel: each host imports its handler in its own process.
         starters = [threading.Thread(target=host.start) for hosts in self.hosts.values() for host in hosts]
         for starter in starters:
@@ -137,11 +131,11 @@ class LocalRuntime:
         self.stop()
 
     @property
-    def resources(self) -> ProvisionedResources:
-        """What ``start()`` provisioned; ``RuntimeError`` before that."""
-        if self._resources is None:
+    def stack(self) -> Stack:
+        """The stack ``start()`` deployed; ``RuntimeError`` before that."""
+        if self._stack is None:
             raise RuntimeError("the local runtime is not started: call start() first")
-        return self._resources
+        return self._stack
 
     # -- wiring -------------------------------------------------------------------
 
@@ -156,11 +150,9 @@ class LocalRuntime:
         )
 
     def environment(self, logical_id: str) -> dict[str, str]:
-        """The function's environment as the template resolves it, pointed at this runtime."""
-        env = function_environment(
-            self.template, self.resources, logical_id, parameter_overrides=self.options.parameter_overrides
-        )
-        env.update(LOCAL_CREDENTIALS)
+        """The function's environment as Lambda reports it, pointed at this runtime."""
+        function = self.stack.functions[logical_id]
+        env = {**function.environment, **LOCAL_CREDENTIALS}
         env.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoint_url,
@@ -168,12 +160,12 @@ class LocalRuntime:
                 "AWS_DEFAULT_REGION": REGION,
                 # moto answers DynamoDB Streams only at the regional endpoint.
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-                "AWS_LAMBDA_FUNCTION_NAME": logical_id,
+                "AWS_LAMBDA_FUNCTION_NAME": function.name,
                 # Lambda's reserved variables: with them Powertools keeps one event loop
                 # per execution environment across invocations, as it does on Lambda.
                 "LAMBDA_TASK_ROOT": str(ROOT),
                 "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.template.function(logical_id).memory_size),
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
             }
         )
         if not self.options.verbose:
@@ -195,103 +187,92 @@ class LocalRuntime:
             function.handler,
             self.environment(function.logical_id),
             timeout_seconds=function.timeout,
-            memory_mb=function.memory_size,
+            memory_mb=function.memory_mb,
         )
         self.hosts.setdefault(function.logical_id, []).append(host)
         return host
 
-    def _resolved(self, source: EventSource) -> dict[str, Any]:
-        context = self.resources.context(self.template, self.options.parameter_overrides)
-        resolved: dict[str, Any] = resolve(dict(source.properties), context)
-        return resolved
-
-    def _add_source(self, function: Function, source: EventSource) -> None:
-        properties = self._resolved(source)
-        if source.type == "SQS":
-            queue_id = source.target
-            if queue_id is None:
-                raise LookupError(f"{function.logical_id}.{source.name} names no queue")
-            scaling = int((properties.get("ScalingConfig") or {}).get("MaximumConcurrency", 1000))
+    def _add_source(self, function: Function, mapping: Mapping[str, Any]) -> None:
+        """Poll what one event source mapping reads, with its settings (Lambda's defaults where unset)."""
+        source_arn = str(mapping["EventSourceArn"])
+        if source_arn.startswith("arn:aws:sqs:"):
+            scaling = int((mapping.get("ScalingConfig") or {}).get("MaximumConcurrency", 1000))
             for _ in range(max(1, min(scaling, self.options.max_concurrency))):
-                self._add_queue_source(function, queue_id, properties)
-        elif source.type == "DynamoDB":
-            on_failure = (properties.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
-            failure_queue = self._queue_url_for_arn(on_failure) if on_failure else None
-            filters = (properties.get("FilterCriteria") or {}).get("Filters", [])
+                self.queue_sources.append(
+                    QueueSource(
+                        invoker=self._new_host(function),
+                        sqs=self.client("sqs"),
+                        queue_url=self._queue_url(source_arn),
+                        queue_arn=source_arn,
+                        region=REGION,
+                        settings=QueueSettings(
+                            batch_size=int(mapping.get("BatchSize", 10)),
+                            batching_window_seconds=float(mapping.get("MaximumBatchingWindowInSeconds", 0)),
+                            duplicate_rate=self.options.duplicate_delivery_rate,
+                        ),
+                    )
+                )
+        elif ":dynamodb:" in source_arn:
+            on_failure = (mapping.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+            filters = (mapping.get("FilterCriteria") or {}).get("Filters", [])
             self.stream_sources.append(
                 StreamSource(
                     invoker=self._new_host(function),
                     streams=self.client("dynamodbstreams"),
                     sqs=self.client("sqs"),
-                    stream_arn=properties["Stream"],
+                    stream_arn=source_arn,
                     region=REGION,
                     settings=StreamSettings(
-                        batch_size=int(properties.get("BatchSize", 100)),
-                        batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
-                        starting_position=str(properties.get("StartingPosition", "TRIM_HORIZON")),
-                        bisect_on_error=bool(properties.get("BisectBatchOnFunctionError", False)),
-                        maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", -1)),
-                        maximum_record_age_seconds=int(properties.get("MaximumRecordAgeInSeconds", -1)),
+                        batch_size=int(mapping.get("BatchSize", 100)),
+                        batching_window_seconds=float(mapping.get("MaximumBatchingWindowInSeconds", 0)),
+                        starting_position=str(mapping.get("StartingPosition", "TRIM_HORIZON")),
+                        bisect_on_error=bool(mapping.get("BisectBatchOnFunctionError", False)),
+                        maximum_retry_attempts=int(mapping.get("MaximumRetryAttempts", -1)),
+                        maximum_record_age_seconds=int(mapping.get("MaximumRecordAgeInSeconds", -1)),
                         filter_patterns=[json.loads(f["Pattern"]) for f in filters],
-                        on_failure_queue_url=failure_queue,
+                        on_failure_queue_url=self._queue_url(on_failure) if on_failure else None,
                     ),
                 )
             )
         else:
-            logger.warning("%s: %s event sources are not run locally", function.logical_id, source.type)
+            logger.warning("%s: event sources of %s are not run locally", function.logical_id, source_arn)
 
-    def _add_queue_source(self, function: Function, queue_id: str, properties: Mapping[str, Any]) -> None:
-        self.queue_sources.append(
-            QueueSource(
-                invoker=self._new_host(function),
-                sqs=self.client("sqs"),
-                queue_url=self.resources.physical_ids[queue_id],
-                queue_arn=properties["Queue"],
-                region=REGION,
-                settings=QueueSettings(
-                    batch_size=int(properties.get("BatchSize", 10)),
-                    batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
-                    duplicate_rate=self.options.duplicate_delivery_rate,
-                ),
-            )
-        )
-
-    def _queue_url_for_arn(self, arn: str) -> str:
-        for (logical_id, attribute), value in self.resources.attributes.items():
-            if attribute == "Arn" and value == arn:
-                return self.resources.physical_ids[logical_id]
-        raise LookupError(f"no provisioned queue has ARN {arn}")
+    def _queue_url(self, arn: str) -> str:
+        sqs: SQSClient = self.client("sqs")
+        return sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
 
     def store(self) -> DynamoStore:
-        """The runtime's tables, for operations from this process (imports, queries)."""
-        env = self.environment("FanoutFunction" if "FanoutFunction" in self.hosts else next(iter(self.hosts)))
+        """The stack's tables (from its outputs), for operations from this process (imports, queries)."""
+        outputs = self.stack.outputs
         return DynamoStore(
             TableSettings(
-                event_cache_table=env["EVENT_CACHE_TABLE"],
-                submissions_table=env["SUBMISSIONS_TABLE"],
+                event_cache_table=outputs["EventCacheTableName"],
+                submissions_table=outputs["SubmissionsTableName"],
                 aws_region=REGION,
                 aws_endpoint_url=self.endpoint_url,
             )
         )
 
     def put_secure_parameter(self, template_parameter: str, value: str) -> None:
-        """Store ``value`` as the SSM SecureString that ``template_parameter`` names (e.g. an API key)."""
-        name = self.template.parameter_values(self.options.parameter_overrides)[template_parameter]
-        self.client("ssm").put_parameter(Name=str(name), Value=value, Type="SecureString", Overwrite=True)
+        """Store ``value`` as the SSM SecureString that the stack parameter ``template_parameter`` names."""
+        name = self.stack.parameters[template_parameter]
+        self.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
     # -- observing ----------------------------------------------------------------
 
     def queue_url(self, logical_id: str) -> str:
-        return self.resources.physical_ids[logical_id]
+        return self.stack.resources[logical_id]
 
     def queue_depth(self, queue_url: str) -> int:
-        """Visible plus in-flight messages in a queue."""
+        """Visible, in-flight and delayed messages in a queue (a retry behind a live claim is sent delayed)."""
         sqs: SQSClient = self.client("sqs")
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        counts: list[QueueAttributeNameType] = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=counts)["Attributes"]
+        return sum(int(attributes.get(name, 0)) for name in counts)
 
     def consumed_queues(self) -> list[str]:
         return sorted({source.queue_url for source in self.queue_sources})
@@ -314,14 +295,3 @@ class LocalRuntime:
                     return True
             time.sleep(0.1)
         return False
-
-
-def queue_logical_ids(template: Template) -> Mapping[str, str]:
-    """Function logical id -> the logical id of the queue its SQS event reads."""
-    found = {}
-    for function in template.functions().values():
-        for source in function.events.values():
-            target = target_logical_id(source.properties.get("Queue"))
-            if source.type == "SQS" and target:
-                found[function.logical_id] = target
-    return found

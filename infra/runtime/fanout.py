@@ -10,9 +10,10 @@ import functools
 import boto3
 
 from infra.aws.publisher import QueuePublisher
-from infra.aws.settings import FanoutSettings, load_env_model
+from infra.aws.settings import FanoutSettings
 from infra.pipeline.fanout import FanOut
 from infra.runtime.logs import secure_logging
+from integrations.env import load_env_model
 
 
 @functools.cache

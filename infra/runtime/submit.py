@@ -8,12 +8,14 @@ import os
 import boto3
 import botocore.session
 
-from infra.aws.settings import SubmitSettings, load_env_model
+from infra.aws.secrets import resolve_secret
+from infra.aws.settings import SubmitSettings
 from infra.aws.store import DynamoStore
 from infra.pipeline.metrics import OutcomeMetrics
 from infra.pipeline.retry import QueueControl, RetryPolicy
 from infra.pipeline.worker import SubmitWorker
 from infra.runtime.logs import secure_logging
+from integrations.env import load_env_model
 from integrations.registry import get_integration
 
 
@@ -32,7 +34,7 @@ def submit_worker() -> SubmitWorker:
         "sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
     )
     return SubmitWorker(
-        integration.create_submitter(store, config),
+        integration.create_submitter(store, config, resolve_secret),
         store,
         queue=QueueControl(sqs, settings.queue_url, settings.dead_letter_queue_url),
         retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),

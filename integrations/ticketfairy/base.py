@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from integrations.base import BaseSubmitter
-    from integrations.ports import Store
+    from integrations.ports import SecretReader, Store
 
 
 class TicketFairyIntegration(Integration):
@@ -28,10 +28,10 @@ class TicketFairyIntegration(Integration):
     def name(self) -> str:
         return "ticketfairy"
 
-    def create_submitter(self, store: Store, config: BaseModel) -> BaseSubmitter:
+    def create_submitter(self, store: Store, config: BaseModel, secrets: SecretReader) -> BaseSubmitter:
         # Imported here: the client pulls in httpx, which listing integrations does not need.
         from integrations.ticketfairy.submitter import TicketFairySubmitter
 
         if not isinstance(config, TicketFairyConfig):
             raise TypeError(f"expected TicketFairyConfig, got {type(config).__name__}")
-        return TicketFairySubmitter.from_config(self, store, config)
+        return TicketFairySubmitter.from_config(self, store, config, secrets)

@@ -1,6 +1,6 @@
 """TicketFairy settings, read from ``TICKETFAIRY_*`` environment variables.
 
-Load with ``infra.aws.settings.load_prefixed(TicketFairyConfig, ENV_PREFIX)``.
+Load with ``TicketFairyIntegration().load_config()``.
 The API key comes from exactly one of three places: the environment itself
 (fine locally), an SSM SecureString parameter, or a Secrets Manager secret
 (both preferred on AWS: the key then never sits in the function's
@@ -12,6 +12,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from integrations.ports import SecretReader
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_ORIGIN", "DEFAULT_STATUS", "ENV_PREFIX", "TicketFairyConfig"]
 
@@ -71,14 +73,10 @@ class TicketFairyConfig(BaseModel):
             raise ValueError(f"set exactly one of {options} ({found})")
         return self
 
-    def resolve_api_key(self, *, max_age: int = 300, force: bool = False) -> SecretStr:
-        """The API key, read from SSM or Secrets Manager when configured so (cached ``max_age`` s).
+    def resolve_api_key(self, secrets: SecretReader, *, force: bool = False) -> SecretStr:
+        """The API key, read through ``secrets`` from SSM or Secrets Manager when configured so.
 
-        ``force`` skips the cache.  Raises ``ConfigurationError`` naming the
-        parameter or secret that could not be read.
+        ``force`` skips the reader's cache.  Raises ``ConfigurationError``
+        naming the parameter or secret that could not be read.
         """
-        # Imported here: it pulls in Powertools Parameters and boto3, which
-        # code that only lists or validates integrations should not pay for.
-        from infra.aws.secrets import resolve_secret
-
-        return resolve_secret(self.api_key, self.api_key_parameter, self.api_key_secret, max_age=max_age, force=force)
+        return secrets(self.api_key, self.api_key_parameter, self.api_key_secret, force=force)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from integrations.base import BaseSubmitter, Integration
-from integrations.ports import Store
+from integrations.ports import SecretReader, Store
 from integrations.ticketfairy.client import TicketFairyClient
 from integrations.ticketfairy.config import TicketFairyConfig
 from integrations.ticketfairy.selectors import SELECTORS
@@ -21,15 +21,16 @@ class TicketFairySubmitter(BaseSubmitter):
         integration: Integration,
         store: Store,
         config: TicketFairyConfig,
+        secrets: SecretReader,
         *,
         http_client: httpx.AsyncClient | None = None,
     ) -> TicketFairySubmitter:
         # Read once now, so a misconfigured key fails the cold start; afterwards per
         # request through the parameter cache, so a rotated key reaches warm functions.
-        config.resolve_api_key()
+        config.resolve_api_key(secrets)
         client = TicketFairyClient(
             base_url=str(config.base_url),
-            api_key=lambda force: config.resolve_api_key(force=force),
+            api_key=lambda force: config.resolve_api_key(secrets, force=force),
             timeout=config.timeout_seconds,
             http_client=http_client,
             origin=config.origin,

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
+from infra.aws.stack import load_template
 from infra.aws.store import DynamoStore
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
-from infra.template import Template, load_template
-from tests.conftest import TEMPLATE
 
 API_KEY = "e2e-ticketfairy-key"
 
@@ -23,13 +22,13 @@ FAST_RETRIES = {"RETRY_BASE_SECONDS": "0.25", "RETRY_MAX_SECONDS": "2"}
 
 def fast_template(
     *, visibility_timeout: int = 2, stream_window: int = 0, function_timeout: int | None = None
-) -> Template:
+) -> dict[str, Any]:
     """template.yaml with the waits shortened for tests; everything else exactly as declared.
 
     Batching windows go to zero and queue visibility timeouts to a couple of
     seconds, so retries and dead-lettering happen in seconds, not minutes.
     """
-    body: dict[str, Any] = copy.deepcopy(load_template(TEMPLATE))
+    body: dict[str, Any] = copy.deepcopy(load_template())
     if function_timeout is not None:
         # Claims are leased for the rest of an invocation: a short timeout makes a crashed claim expire soon.
         body["Globals"]["Function"]["Timeout"] = function_timeout
@@ -40,11 +39,11 @@ def fast_template(
         for event in (properties.get("Events") or {}).values():
             window = stream_window if event["Type"] == "DynamoDB" else 0
             event["Properties"]["MaximumBatchingWindowInSeconds"] = window
-    return Template(body)
+    return body
 
 
 def start_runtime(
-    template: Template,
+    template: dict[str, Any],
     destination: DraftEventsDestination,
     *,
     parameters: dict[str, str] | None = None,
@@ -54,8 +53,8 @@ def start_runtime(
     """The runtime on ``template``, TicketFairy pointed at ``destination``, its API key in (moto's) SSM."""
     submit_functions = [
         logical_id
-        for logical_id, function in template.functions().items()
-        if "INTEGRATION_NAME" in function.environment
+        for logical_id, resource in template["Resources"].items()
+        if "INTEGRATION_NAME" in resource["Properties"].get("Environment", {}).get("Variables", {})
     ]
     options = RuntimeOptions(
         template=template,
@@ -80,6 +79,8 @@ def destination() -> Iterator[DraftEventsDestination]:
 
 @pytest.fixture
 def runtime(destination: DraftEventsDestination) -> Iterator[LocalRuntime]:
+    # One runtime per test: moto's state is per process, and a moto server or ``mock_aws`` started
+    # by any later test in this worker resets it, so a runtime cannot outlive its test.
     runtime = start_runtime(fast_template(), destination)
     try:
         yield runtime

@@ -17,18 +17,26 @@ pytestmark = pytest.mark.e2e
 runner = CliRunner()
 
 
+def successes(endpoint: list[str]) -> int:
+    table = runner.invoke(app, ["submissions", "--integration", "ticketfairy", "--status", "success", *endpoint])
+    assert table.exit_code == 0, table.output
+    return table.output.count("success")
+
+
 def test_import_then_submissions_against_the_local_runtime(
     runtime: LocalRuntime, destination: DraftEventsDestination, tmp_path: Path
 ) -> None:
+    endpoint = ["--endpoint-url", runtime.endpoint_url]
+    assert runtime.wait_until_drained(timeout=60)
+    creates_before, successes_before = len(destination.accepted_creates()), successes(endpoint)
     events = tmp_path / "events.jsonl"
     lines = [
-        json.dumps({"title": "Good One", "date": "2026-05-01", "source_url": "https://example.com/1"}),
-        json.dumps({"title": "Bad Date", "date": "someday", "source_url": "https://example.com/2"}),
+        json.dumps({"title": "Good One", "date": "2026-05-01", "source_url": "https://example.com/cli/1"}),
+        json.dumps({"title": "Bad Date", "date": "someday", "source_url": "https://example.com/cli/2"}),
         "{not json",
-        json.dumps({"title": "Good Two", "date": "2026-05-02", "source_url": "https://example.com/3"}),
+        json.dumps({"title": "Good Two", "date": "2026-05-02", "source_url": "https://example.com/cli/3"}),
     ]
     events.write_text("\n".join(lines) + "\n")
-    endpoint = ["--endpoint-url", runtime.endpoint_url]
 
     result = runner.invoke(app, ["import", str(events), *endpoint])
 
@@ -39,14 +47,13 @@ def test_import_then_submissions_against_the_local_runtime(
     assert "created 2, updated 0, unchanged 0, invalid 2" in result.output
 
     assert runtime.wait_until_drained(timeout=60)
-    assert len(destination.accepted_creates()) == 2
-    table = runner.invoke(app, ["submissions", "--integration", "ticketfairy", "--status", "success", *endpoint])
-    assert table.exit_code == 0, table.output
-    assert table.output.count("success") == 2
+    assert len(destination.accepted_creates()) == creates_before + 2
+    assert successes(endpoint) == successes_before + 2
 
 
 def test_import_reads_standard_input(runtime: LocalRuntime) -> None:
-    document = json.dumps([{"title": "From stdin", "source_url": "https://example.com/stdin"}])
+    document = json.dumps([{"title": "From stdin", "source_url": "https://example.com/cli/stdin"}])
     result = runner.invoke(app, ["import", "-", "--endpoint-url", runtime.endpoint_url], input=document)
     assert result.exit_code == 0, result.output
     assert "created 1" in result.output
+    assert runtime.wait_until_drained(timeout=60)

@@ -87,8 +87,11 @@ def test_a_failing_stream_record_is_redelivered_with_everything_after_it_and_not
 def test_a_message_failing_every_attempt_lands_in_the_dlq_after_max_receive_count() -> None:
     with DraftEventsDestination(api_key=API_KEY, faults=FaultPlan(fail_503=1.0)) as destination:
         max_receive = 3
+        # Retries are timed by the worker's backoff (ChangeMessageVisibility); the queue's visibility
+        # timeout only delays the final move to the DLQ. Three seconds keep a slow invocation on a busy
+        # machine from being received twice (one second did not).
         runtime = start_runtime(
-            fast_template(visibility_timeout=1), destination, parameters={"MaxReceiveCount": str(max_receive)}
+            fast_template(visibility_timeout=3), destination, parameters={"MaxReceiveCount": str(max_receive)}
         )
         try:
             store = runtime_store(runtime)

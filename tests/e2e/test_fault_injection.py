@@ -82,8 +82,9 @@ def test_every_valid_event_is_delivered_exactly_once_under_faults(capsys: pytest
     # (which the test rejects: it would prove nothing) is about 1 in 1,000.
     chaos = {CHAOS_VARIABLE: json.dumps({"crash_after_submit": 0.08, "seed": 11})}
     with DraftEventsDestination(api_key=API_KEY, faults=faults) as destination:
+        template = fast_template(visibility_timeout=2, function_timeout=6)
         runtime: LocalRuntime = start_runtime(
-            fast_template(visibility_timeout=2, function_timeout=6),
+            template,
             destination,
             # High enough that a valid event never exhausts its attempts by bad luck (0.3^10).
             parameters={"MaxReceiveCount": "10"},
@@ -124,7 +125,7 @@ def test_every_valid_event_is_delivered_exactly_once_under_faults(capsys: pytest
             assert sum(creates.values()) == (EVENTS - len(POISON)) * len(services)
 
             # Nothing is left in any queue, dead-letter queues included.
-            for logical_id, resource in runtime.template.resources.items():
+            for logical_id, resource in template["Resources"].items():
                 if resource["Type"] == "AWS::SQS::Queue":
                     assert runtime.queue_depth(runtime.queue_url(logical_id)) == 0, logical_id
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,8 +27,9 @@ def child_pids(pid: int) -> set[int]:
     """Direct children of ``pid``, from /proc."""
     children: set[int] = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        children.update(int(child) for child in text)
+        # A thread may end between listing and reading: its children are then nobody's to count.
+        with contextlib.suppress(FileNotFoundError):
+            children.update(int(child) for child in (task / "children").read_text().split())
     return children
 
 

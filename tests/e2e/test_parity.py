@@ -15,13 +15,13 @@ import httpx
 import pytest
 import respx
 
+from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime
 from infra.pipeline.importer import import_events
 from integrations.event_data import event_id_for
 from integrations.records import SubmissionRecord, SubmissionStatus
-from tests.conftest import Deployment
 from tests.e2e.conftest import API_KEY, fast_template, runtime_store, start_runtime
 from tests.integration.test_pipeline import BASE_URL, Pipeline, sample_events
 
@@ -89,7 +89,7 @@ class OnServer:
 @pytest.fixture(params=["in-process", "server"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "in-process":
-        deployment: Deployment = request.getfixturevalue("deployment")
+        deployment: Stack = request.getfixturevalue("deployment")
         monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
         pipeline = Pipeline(deployment, monkeypatch)
         parameter = deployment.env("TicketfairySubmitFunction")["TICKETFAIRY_API_KEY_PARAMETER"]

@@ -15,16 +15,17 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
+from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.cli import app
 from infra.pipeline.importer import MAX_EVENT_BYTES, InvalidItem, import_events, read_items
+from integrations.env import load_env_model
 from integrations.event_data import clean_text, event_id_for, parse_event
-from tests.conftest import Deployment
 
 
 @pytest.fixture
-def store(deployment: Deployment) -> DynamoStore:
+def store(deployment: Stack) -> DynamoStore:
     return DynamoStore(load_env_model(TableSettings, deployment.env("FanoutFunction")))
 
 
@@ -130,13 +131,12 @@ def test_every_text_field_is_cleaned_of_control_characters() -> None:
 
 
 def test_import_command_reports_every_refusal_and_exits_non_zero(
-    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    deployment: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = deployment.env("FanoutFunction")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     source = tmp_path / "events.jsonl"
     source.write_bytes(b"\n".join([line(event(1)), b"[" * 50_000, line(event(3, title="[bold]x[/bold]"))]))
-    tables = ["--event-cache-table", env["EVENT_CACHE_TABLE"], "--submissions-table", env["SUBMISSIONS_TABLE"]]
+    tables = ["--stack", deployment.name]
 
     result = CliRunner().invoke(app, ["import", str(source), *tables])
 

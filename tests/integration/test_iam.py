@@ -29,11 +29,12 @@ from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionRes
 from functions.fanout.app import handler as fanout_handler
 from functions.submit.app import handler as submit_handler
 from infra import runtime
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack, deploy
 from infra.aws.store import DynamoStore
 from infra.local.eventsources import LocalContext, sqs_event, stream_event
 from infra.pipeline.importer import import_events
+from integrations.env import load_env_model
 from integrations.event_data import event_id_for
 from tests.conftest import REGION
 

@@ -18,13 +18,15 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 
 from functions.fanout.app import handler as fanout_handler
 from functions.submit.app import handler as submit_handler
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
+from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.local.eventsources import LocalContext, sqs_event, stream_event
 from infra.pipeline.importer import import_events
+from integrations.env import load_env_model
 from integrations.event_data import event_id_for
 from integrations.records import ChangeKind, SubmissionStatus
-from tests.conftest import REGION, Deployment
+from tests.conftest import REGION
 from tests.slow_destination import SlowDestination
 
 API_KEY = "tf-live-secret-key"
@@ -65,7 +67,7 @@ def sample_events() -> list[dict[str, Any]]:
 class Pipeline:
     """Moves records and messages between the stages the way Lambda's event sources do."""
 
-    def __init__(self, deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, deployment: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
         self.deployment = deployment
         self.monkeypatch = monkeypatch
         fanout_env = deployment.env("FanoutFunction")
@@ -128,7 +130,7 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+def pipeline(deployment: Stack, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
     parameter = deployment.env("TicketfairySubmitFunction")["TICKETFAIRY_API_KEY_PARAMETER"]
     boto3.client("ssm", region_name=REGION).put_parameter(Name=parameter, Value=API_KEY, Type="SecureString")
     return Pipeline(deployment, monkeypatch)

@@ -18,9 +18,9 @@ import httpx
 import pytest
 import respx
 
+from infra.aws.stack import Stack
 from infra.local.eventsources import LocalContext
-from infra.template import Template
-from tests.conftest import REGION, ROOT, TEMPLATE, Deployment
+from tests.conftest import REGION, ROOT
 
 EVENTS = ROOT / "events"
 BASE_URL = "https://tf.test"
@@ -40,16 +40,15 @@ def ticketfairy() -> Iterator[respx.MockRouter]:
         yield router
 
 
-def test_every_function_has_a_sample_event() -> None:
-    functions = set(Template.load(TEMPLATE).functions())
-    assert {path.parent.name for path in SAMPLES} == functions
+def test_every_function_has_a_sample_event(deployment: Stack) -> None:
+    assert {path.parent.name for path in SAMPLES} == set(deployment.functions)
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sample_event_runs_through_its_handler(
-    sample: Path, deployment: Deployment, monkeypatch: pytest.MonkeyPatch, ticketfairy: respx.MockRouter
+    sample: Path, deployment: Stack, monkeypatch: pytest.MonkeyPatch, ticketfairy: respx.MockRouter
 ) -> None:
-    function = Template.load(TEMPLATE).function(sample.parent.name)
+    function = deployment.functions[sample.parent.name]
     for key, value in {**deployment.env(function.logical_id), "TICKETFAIRY_BASE_URL": BASE_URL}.items():
         monkeypatch.setenv(key, value)
     if "TICKETFAIRY_API_KEY_PARAMETER" in deployment.env(function.logical_id):

@@ -27,10 +27,12 @@ import pytest
 import respx
 
 import functions.submit.app as submit_app
+from infra.aws.secrets import resolve_secret
+from infra.aws.stack import Stack
 from integrations.event_data import event_id_for
 from integrations.registry import get_integration
 from integrations.ticketfairy.config import TicketFairyConfig
-from tests.conftest import REGION, Deployment
+from tests.conftest import REGION
 from tests.integration.test_pipeline import BASE_URL, Pipeline
 
 CANARY = "CANARY-7qX/9+z=Zk4LmN0pQrS"
@@ -114,7 +116,7 @@ def event(title: str) -> dict[str, Any]:
 
 
 def test_the_key_appears_in_no_log_line_record_or_dry_run(
-    deployment: Deployment, destination: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    deployment: Stack, destination: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the canary key in SSM, where the submit function reads it
     submit_env = deployment.env("TicketfairySubmitFunction")
@@ -137,7 +139,7 @@ def test_the_key_appears_in_no_log_line_record_or_dry_run(
         # And an operator dry-runs and replays them
         integration = get_integration("ticketfairy")
         submitter = integration.create_submitter(
-            pipeline.store, TicketFairyConfig(base_url=BASE_URL, api_key_parameter=parameter)
+            pipeline.store, TicketFairyConfig(base_url=BASE_URL, api_key_parameter=parameter), resolve_secret
         )
         dry_runs = asyncio.run(submitter.submit_events("all", dry_run=True))
         replays = asyncio.run(submitter.submit_events("failed"))

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
+from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.pipeline.importer import import_events
+from integrations.env import load_env_model
 from integrations.event_data import event_id_for
 from integrations.records import SubmissionStatus
 from integrations.selectors import STANDARD_SELECTORS, ByUrlSelector
-from tests.conftest import Deployment
 
 SERVICE = "ticketfairy"
 
 
 @pytest.fixture
-def store(deployment: Deployment) -> DynamoStore:
+def store(deployment: Stack) -> DynamoStore:
     store = DynamoStore(load_env_model(TableSettings, deployment.env("FanoutFunction")))
     events = [{"title": f"Show {n}", "source_url": f"https://example.com/e/{n}"} for n in range(1, 6)]
     import_events(store.events, [(str(n), e) for n, e in enumerate(events)])

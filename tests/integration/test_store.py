@@ -8,14 +8,16 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.settings import TableSettings
+from infra.aws.stack import Stack
 from infra.aws.store import ConcurrentWriteError, DynamoStore
 from infra.cli import app
 from infra.pipeline.importer import enrich_events, import_events
+from integrations.env import load_env_model
 from integrations.event_data import EventData, content_hash, event_id_for
 from integrations.ports import ClaimOutcome
 from integrations.records import SubmissionStatus
-from tests.conftest import REGION, Deployment
+from tests.conftest import REGION
 
 
 class Clock:
@@ -37,7 +39,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(deployment: Deployment, clock: Clock) -> DynamoStore:
+def store(deployment: Stack, clock: Clock) -> DynamoStore:
     return DynamoStore(load_env_model(TableSettings, deployment.env("FanoutFunction")), clock=clock)
 
 
@@ -45,7 +47,7 @@ def event(n: int, title: str = "Show") -> dict[str, object]:
     return {"title": f"{title} {n}", "date": "2026-03-01", "source_url": f"https://example.com/e/{n}"}
 
 
-def test_import_writes_new_and_changed_events_only(store: DynamoStore, deployment: Deployment) -> None:
+def test_import_writes_new_and_changed_events_only(store: DynamoStore, deployment: Stack) -> None:
     first = import_events(store.events, [("a", event(1)), ("b", event(2))])
     assert [o.change for o in first.outcomes] == ["created", "created"]
 
@@ -179,10 +181,9 @@ def test_enrich_stores_the_zones_of_events_cached_without_one(store: DynamoStore
     assert {o.change for o in enrich_events(store.events, only_missing_zone=False).outcomes} == {"unchanged"}
 
 
-def test_the_enrich_command(store: DynamoStore, deployment: Deployment) -> None:
+def test_the_enrich_command(store: DynamoStore, deployment: Stack) -> None:
     event_id = cache_without_zone(store, 1, {"city": "Berlin"})
-    env = deployment.env("FanoutFunction")
-    tables = ["--event-cache-table", env["EVENT_CACHE_TABLE"], "--submissions-table", env["SUBMISSIONS_TABLE"]]
+    tables = ["--stack", deployment.name]
 
     result = CliRunner().invoke(app, ["events", "enrich", *tables, "--region", REGION])
 

@@ -11,14 +11,16 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from infra.aws.settings import TableSettings, load_env_model
+from infra.aws.secrets import resolve_secret
+from infra.aws.settings import TableSettings
+from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.pipeline.importer import import_events
 from integrations.base import BaseSubmitter, ClaimBusyError
+from integrations.env import load_env_model
 from integrations.records import CachedEvent, ChangeKind, SubmissionStatus
 from integrations.registry import get_integration
 from integrations.ticketfairy.config import TicketFairyConfig
-from tests.conftest import Deployment
 from tests.slow_destination import SlowDestination
 
 BASE_URL = "https://tf.test"
@@ -26,7 +28,7 @@ ENDPOINT = f"{BASE_URL}/api/draft-events"
 
 
 @pytest.fixture
-def store(deployment: Deployment) -> DynamoStore:
+def store(deployment: Stack) -> DynamoStore:
     store = DynamoStore(load_env_model(TableSettings, deployment.env("FanoutFunction")))
     events = [
         {"title": f"Show {n}", "date": "2026-05-01", "time": {"start": "21:00"}, "source_url": f"https://e.x/{n}"}
@@ -40,7 +42,7 @@ def store(deployment: Deployment) -> DynamoStore:
 def submitter(store: DynamoStore) -> BaseSubmitter:
     integration = get_integration("ticketfairy")
     config = TicketFairyConfig(base_url=BASE_URL, api_key=SecretStr("k"))
-    return integration.create_submitter(store, config)
+    return integration.create_submitter(store, config, resolve_secret)
 
 
 @pytest.fixture

@@ -2,40 +2,32 @@
 
 The per-integration resources are plain resources (no ``Fn::ForEach``) so
 every tool sees them; these tests keep them consistent with
-``integrations.registry`` in both directions.
+``integrations.registry`` in both directions. What SAM declares is read from
+the file; what a function and its event sources end up with, from the stack
+deployed on moto (``infra.aws.stack``).
 """
 
 from __future__ import annotations
 
-import copy
-import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from infra.template import EventSource, Function, ResolveContext, Template, load_template, resolve
+from infra.aws.stack import Stack, deploy, load_template
+from integrations.registry import integration_names
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 SUBMIT_HANDLER = "functions.submit.app.handler"
 FANOUT_HANDLER = "functions.fanout.app.handler"
-BATCH_EVENT_TYPES = {"SQS", "DynamoDB", "Kinesis"}
+REGION = "us-east-1"
 # SQS's default retention (4 days) when a queue does not set one.
 DEFAULT_RETENTION_SECONDS = 345_600
-
-
-def registered_integration_names() -> list[str]:
-    """The registry's integration names; ``["ticketfairy"]`` until the registry module exists."""
-    try:
-        registry = importlib.import_module("integrations.registry")
-    except ModuleNotFoundError as exc:
-        if exc.name != "integrations.registry":
-            raise  # the registry exists but is broken: fail, don't mask it
-        return ["ticketfairy"]
-    return sorted(registry.integration_names())
 
 
 def template_files() -> list[Path]:
@@ -54,21 +46,18 @@ def template_files() -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def template() -> Template:
-    return Template.load(TEMPLATE_PATH)
+def body() -> dict[str, Any]:
+    return load_template(TEMPLATE_PATH)
 
 
 @pytest.fixture(scope="module")
-def fake_context(template: Template) -> ResolveContext:
-    """Recognisable fake physical ids and attributes for every resource."""
-    attributes = {
-        (logical_id, attribute): f"{attribute.lower()}:{logical_id}"
-        for logical_id in template.resources
-        for attribute in ("Arn", "QueueName", "QueueUrl", "StreamArn")
-    }
-    return template.context(
-        resources={logical_id: f"id:{logical_id}" for logical_id in template.resources}, attributes=attributes
-    )
+def stack() -> Iterator[Stack]:
+    with mock_aws():
+        yield deploy("template", region=REGION)
+
+
+def of_type(body: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {logical_id: r for logical_id, r in body["Resources"].items() if r["Type"] == resource_type}
 
 
 def walk(value: Any) -> Iterator[Any]:
@@ -82,21 +71,29 @@ def walk(value: Any) -> Iterator[Any]:
             yield from walk(item)
 
 
-def event_sources(template: Template, *types: str) -> Iterator[tuple[Function, EventSource]]:
-    for function in template.functions().values():
-        for event in function.events.values():
-            if event.type in types:
-                yield function, event
+def declared_mappings(stack: Stack, source: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each event source mapping SAM generated from a function's ``Events``, as declared (intrinsics kept)."""
+    for logical_id, resource in of_type(stack.template, "AWS::Lambda::EventSourceMapping").items():
+        if resource["Properties"]["EventSourceArn"]["Fn::GetAtt"][1] == source:
+            yield logical_id, resource["Properties"]
 
 
-def submit_functions(template: Template) -> list[Function]:
-    return [function for function in template.functions().values() if function.handler == SUBMIT_HANDLER]
+def submit_functions(stack: Stack) -> list[str]:
+    return [name for name, function in stack.functions.items() if function.handler == SUBMIT_HANDLER]
 
 
-def consumed_queue(function: Function) -> str:
-    (event,) = [event for event in function.events.values() if event.type == "SQS"]
-    assert event.target is not None, f"{function.logical_id}: SQS event names no queue of this template"
-    return event.target
+def queue_attributes(url: str) -> dict[str, str]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return {str(name): value for name, value in attributes.items()}
+
+
+def consumed_queue(stack: Stack, function: str) -> str:
+    (mapping,) = stack.mappings_of(function)
+    assert mapping["EventSourceArn"].startswith("arn:aws:sqs:"), f"{function} does not consume a queue"
+    queue_name = mapping["EventSourceArn"].rsplit(":", 1)[1]
+    (url,) = [url for url in stack.resources.values() if url.endswith(f"/{queue_name}")]
+    return url
 
 
 # ---------------------------------------------------------------- tooling
@@ -133,50 +130,29 @@ def test_cfn_lint_check_does_catch_warnings(tmp_path: Path) -> None:
     assert any("W2001" in problem for problem in cfn_lint_problems(path))
 
 
-def test_samtranslator_translates_the_template(monkeypatch: pytest.MonkeyPatch) -> None:
-    # cfn-lint >= 1.5x validates SAM with its own schemas and no longer
-    # installs aws-sam-translator; run the real translation when it is there.
-    pytest.importorskip("samtranslator", reason="aws-sam-translator is not installed")
-    from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
+def test_samtranslator_translates_the_template(stack: Stack) -> None:
+    types = {resource["Type"] for resource in stack.template["Resources"].values()}
 
-    # The translator reads the region for ARNs from the environment; no AWS call.
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    body = copy.deepcopy(load_template(TEMPLATE_PATH))
-    for resource in body["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Function":
-            # As cfn-lint and sam validate do: local code paths become S3 URIs.
-            resource.setdefault("Properties", {})["CodeUri"] = "s3://bucket/code.zip"
-    translator = Translator(managed_policy_map={}, sam_parser=Parser())
-
-    try:
-        translated = translator.translate(sam_template=body, parameter_values={})
-    except InvalidDocumentException as exc:
-        pytest.fail("samtranslator: " + "; ".join(cause.message for cause in exc.causes))
-
-    types = {resource["Type"] for resource in translated["Resources"].values()}
     assert {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::IAM::Role"} <= types
 
 
-def test_no_language_extension_loops() -> None:
-    body = load_template(TEMPLATE_PATH)
+def test_no_language_extension_loops(body: dict[str, Any]) -> None:
     transforms = body.get("Transform", [])
 
     assert "AWS::LanguageExtensions" not in (transforms if isinstance(transforms, list) else [transforms])
     assert not [key for key in walk(body) if isinstance(key, str) and key.startswith("Fn::ForEach")]
 
 
-def test_every_function_is_built_by_the_makefile(template: Template) -> None:
-    for logical_id in template.functions():
-        assert template.resources[logical_id].get("Metadata", {}).get("BuildMethod") == "makefile", logical_id
+def test_every_function_is_built_by_the_makefile(body: dict[str, Any]) -> None:
+    for logical_id, function in of_type(body, "AWS::Serverless::Function").items():
+        assert function.get("Metadata", {}).get("BuildMethod") == "makefile", logical_id
 
 
 # ---------------------------------------------------------------- storage
 
 
-def test_tables_are_encrypted_recoverable_and_on_demand(template: Template) -> None:
-    tables = template.resources_of_type("AWS::DynamoDB::Table")
+def test_tables_are_encrypted_recoverable_and_on_demand(body: dict[str, Any]) -> None:
+    tables = of_type(body, "AWS::DynamoDB::Table")
 
     assert set(tables) == {"EventCacheTable", "SubmissionsTable"}
     for logical_id, table in tables.items():
@@ -186,30 +162,30 @@ def test_tables_are_encrypted_recoverable_and_on_demand(template: Template) -> N
         assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, logical_id
 
 
-def test_event_cache_streams_both_images(template: Template) -> None:
-    properties = template.resources["EventCacheTable"]["Properties"]
+def test_event_cache_streams_both_images(stack: Stack) -> None:
+    table = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=stack.resources["EventCacheTable"])
 
-    assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
-    assert properties["KeySchema"] == [{"AttributeName": "event_id", "KeyType": "HASH"}]
+    assert table["Table"]["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert table["Table"]["KeySchema"] == [{"AttributeName": "event_id", "KeyType": "HASH"}]
 
 
-def test_submissions_keys_and_status_index(template: Template) -> None:
-    properties = template.resources["SubmissionsTable"]["Properties"]
-    (index,) = properties["GlobalSecondaryIndexes"]
+def test_submissions_keys_and_status_index(stack: Stack) -> None:
+    table = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=stack.resources["SubmissionsTable"])
+    (index,) = table["Table"]["GlobalSecondaryIndexes"]
 
-    assert properties["KeySchema"] == [
+    assert table["Table"]["KeySchema"] == [
         {"AttributeName": "event_id", "KeyType": "HASH"},
         {"AttributeName": "service", "KeyType": "RANGE"},
     ]
-    assert index == {
-        "IndexName": "by_service_status",
-        "KeySchema": [{"AttributeName": "service", "KeyType": "HASH"}, {"AttributeName": "status", "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": "KEYS_ONLY"},
-    }
+    assert (index["IndexName"], index["KeySchema"], index["Projection"]) == (
+        "by_service_status",
+        [{"AttributeName": "service", "KeyType": "HASH"}, {"AttributeName": "status", "KeyType": "RANGE"}],
+        {"ProjectionType": "KEYS_ONLY"},
+    )
 
 
-def test_every_queue_is_encrypted(template: Template) -> None:
-    for logical_id, queue in template.resources_of_type("AWS::SQS::Queue").items():
+def test_every_queue_is_encrypted(body: dict[str, Any]) -> None:
+    for logical_id, queue in of_type(body, "AWS::SQS::Queue").items():
         properties = queue.get("Properties", {})
         assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties, logical_id
 
@@ -217,102 +193,91 @@ def test_every_queue_is_encrypted(template: Template) -> None:
 # ---------------------------------------------------------------- event sources
 
 
-def test_every_batch_event_source_reports_partial_failures(template: Template) -> None:
-    sources = list(event_sources(template, *BATCH_EVENT_TYPES))
-
-    assert sources
-    for function, event in sources:
-        assert "ReportBatchItemFailures" in event.properties.get("FunctionResponseTypes", []), (
-            f"{function.logical_id}.{event.name}"
-        )
+def test_every_batch_event_source_reports_partial_failures(stack: Stack) -> None:
+    assert stack.event_sources
+    for logical_id, mapping in stack.event_sources.items():
+        assert "ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []), logical_id
 
 
-def test_stream_event_sources_are_bounded(template: Template) -> None:
-    sources = list(event_sources(template, "DynamoDB", "Kinesis"))
+def test_stream_event_sources_are_bounded(stack: Stack) -> None:
+    sources = list(declared_mappings(stack, "StreamArn"))
 
-    assert [function.logical_id for function, _ in sources] == ["FanoutFunction"]
-    for function, event in sources:
-        where = f"{function.logical_id}.{event.name}"
-        properties = event.properties
+    assert [properties["FunctionName"] for _, properties in sources] == [{"Ref": "FanoutFunction"}]
+    for where, properties in sources:
         patterns = [json.loads(item["Pattern"]) for item in properties["FilterCriteria"]["Filters"]]
         assert patterns == [{"eventName": ["INSERT", "MODIFY", "REMOVE"]}], where
         assert properties["BisectBatchOnFunctionError"] is True, where
         assert 0 <= properties["MaximumRetryAttempts"] <= 10, where
         assert 60 <= properties["MaximumRecordAgeInSeconds"] <= 6 * 3600, where
         assert properties["StartingPosition"] in ("TRIM_HORIZON", "LATEST"), where
+        table = properties["EventSourceArn"]["Fn::GetAtt"][0]
+        assert stack.template["Resources"][table]["Type"] == "AWS::DynamoDB::Table", where
         destination = properties["DestinationConfig"]["OnFailure"]["Destination"]
-        assert event.target is not None, where
-        assert template.resources[event.target]["Type"] == "AWS::DynamoDB::Table", where
-        failure_queue = resolve(destination, template.context(attributes={("FanoutFailureQueue", "Arn"): "arn:q"}))
-        assert failure_queue == "arn:q", where
+        assert destination == {"Fn::GetAtt": ["FanoutFailureQueue", "Arn"]}, where
 
 
-def test_queue_visibility_covers_six_function_timeouts(template: Template) -> None:
-    sources = list(event_sources(template, "SQS"))
+def test_queue_visibility_covers_six_function_timeouts(stack: Stack) -> None:
+    functions = {function.name: function for function in stack.functions.values()}
+    queues = [m for m in stack.event_sources.values() if m["EventSourceArn"].startswith("arn:aws:sqs:")]
 
-    assert sources
-    for function, event in sources:
-        assert event.target is not None
-        queue = template.resources[event.target]["Properties"]
+    assert queues
+    for mapping in queues:
+        function = functions[mapping["FunctionName"]]
+        url = consumed_queue(stack, function.logical_id)
         # Lambda's guidance: at least 6 x the function timeout plus the batching window.
-        needed = 6 * function.timeout + event.properties.get("MaximumBatchingWindowInSeconds", 0)
-        assert queue["VisibilityTimeout"] >= needed, f"{event.target}: {queue['VisibilityTimeout']} < {needed}"
+        needed = 6 * function.timeout + mapping.get("MaximumBatchingWindowInSeconds", 0)
+        visibility = int(queue_attributes(url)["VisibilityTimeout"])
+        assert visibility >= needed, f"{url}: {visibility} < {needed}"
 
 
-def test_every_dead_letter_queue_outlives_its_source(template: Template) -> None:
-    queues = template.resources_of_type("AWS::SQS::Queue")
-    redriven = {logical_id: queue for logical_id, queue in queues.items() if "RedrivePolicy" in queue["Properties"]}
+def test_every_dead_letter_queue_outlives_its_source(stack: Stack) -> None:
+    queues = {url: queue_attributes(url) for url in stack.resources.values() if "/sqs." in url or ":sqs:" in url}
+    by_arn = {attributes["QueueArn"]: attributes for attributes in queues.values()}
+    redriven = {url: attributes for url, attributes in queues.items() if "RedrivePolicy" in attributes}
 
     assert redriven
-    for logical_id, queue in redriven.items():
-        properties = queue["Properties"]
-        dead_letter = properties["RedrivePolicy"]["deadLetterTargetArn"]
-        assert dead_letter == {"Fn::GetAtt": [dead_letter["Fn::GetAtt"][0], "Arn"]}, logical_id
-        dead_letter_properties = queues[dead_letter["Fn::GetAtt"][0]]["Properties"]
-        max_receive = resolve(properties["RedrivePolicy"]["maxReceiveCount"], template.context())
-        assert 1 <= int(max_receive) <= 10, logical_id
-        assert dead_letter_properties["MessageRetentionPeriod"] > properties.get(
-            "MessageRetentionPeriod", DEFAULT_RETENTION_SECONDS
-        ), logical_id
+    for url, attributes in redriven.items():
+        policy = json.loads(attributes["RedrivePolicy"])
+        assert 1 <= int(policy["maxReceiveCount"]) <= 10, url
+        dead_letter = by_arn[policy["deadLetterTargetArn"]]
+        retention = int(attributes.get("MessageRetentionPeriod", DEFAULT_RETENTION_SECONDS))
+        assert int(dead_letter["MessageRetentionPeriod"]) > retention, url
 
 
 # ---------------------------------------------------------------- registry
 
 
-def fanout_queues(template: Template, context: ResolveContext) -> dict[str, str]:
-    (fanout,) = [function for function in template.functions().values() if function.handler == FANOUT_HANDLER]
-    queues: dict[str, str] = json.loads(resolve(fanout.environment["INTEGRATION_QUEUES"], context))
+def fanout_queues(stack: Stack) -> dict[str, str]:
+    (fanout,) = [function for function in stack.functions.values() if function.handler == FANOUT_HANDLER]
+    queues: dict[str, str] = json.loads(fanout.environment["INTEGRATION_QUEUES"])
     return queues
 
 
-@pytest.mark.parametrize("name", registered_integration_names())
-def test_each_integration_has_one_submit_function_fed_by_fanout(
-    template: Template, fake_context: ResolveContext, name: str
-) -> None:
-    functions = [f for f in submit_functions(template) if f.environment.get("INTEGRATION_NAME") == name]
+@pytest.mark.parametrize("name", sorted(integration_names()))
+def test_each_integration_has_one_submit_function_fed_by_fanout(stack: Stack, name: str) -> None:
+    functions = [f for f in submit_functions(stack) if stack.env(f).get("INTEGRATION_NAME") == name]
 
-    assert len(functions) == 1, f"{name}: expected one submit function, found {[f.logical_id for f in functions]}"
+    assert len(functions) == 1, f"{name}: expected one submit function, found {functions}"
     (function,) = functions
-    queue = consumed_queue(function)
-    assert "RedrivePolicy" in template.resources[queue]["Properties"], f"{queue} has no dead-letter queue"
-    assert fanout_queues(template, fake_context).get(name) == f"id:{queue}"
-    environment = resolve(function.environment, fake_context)
-    assert environment["QUEUE_URL"] == f"id:{queue}"
-    dead_letter = template.resources[queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    assert environment["DEAD_LETTER_QUEUE_URL"] == f"id:{dead_letter}"
+    queue = consumed_queue(stack, function)
+    attributes = queue_attributes(queue)
+    assert "RedrivePolicy" in attributes, f"{queue} has no dead-letter queue"
+    assert fanout_queues(stack).get(name) == queue
+    environment = stack.env(function)
+    assert environment["QUEUE_URL"] == queue
+    dead_letter_arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+    assert queue_attributes(environment["DEAD_LETTER_QUEUE_URL"])["QueueArn"] == dead_letter_arn
 
 
-def test_no_submit_function_or_queue_for_an_unregistered_integration(
-    template: Template, fake_context: ResolveContext
-) -> None:
-    registered = set(registered_integration_names())
-    served = {function.environment.get("INTEGRATION_NAME") for function in submit_functions(template)}
+def test_no_submit_function_or_queue_for_an_unregistered_integration(stack: Stack) -> None:
+    registered = set(integration_names())
+    served = {stack.env(function).get("INTEGRATION_NAME") for function in submit_functions(stack)}
 
     assert served <= registered, f"submit functions for unregistered integrations: {served - registered}"
-    assert set(fanout_queues(template, fake_context)) <= registered
+    assert set(fanout_queues(stack)) <= registered
 
 
-def test_each_submit_function_consumes_its_own_queue(template: Template) -> None:
-    queues = [consumed_queue(function) for function in submit_functions(template)]
+def test_each_submit_function_consumes_its_own_queue(stack: Stack) -> None:
+    queues = [consumed_queue(stack, function) for function in submit_functions(stack)]
 
     assert len(queues) == len(set(queues))

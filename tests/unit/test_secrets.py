@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities import parameters
 from pydantic import SecretStr
 
 from infra.aws.secrets import resolve_secret
-from infra.aws.settings import load_prefixed
+from integrations.env import load_env_model
 from integrations.errors import ConfigurationError
 from integrations.ticketfairy.config import DEFAULT_BASE_URL, ENV_PREFIX, TicketFairyConfig
 
@@ -142,7 +142,9 @@ def test_needs_exactly_one_non_empty_source(
 
 
 def load(**env: str) -> TicketFairyConfig:
-    return load_prefixed(TicketFairyConfig, ENV_PREFIX, {f"{ENV_PREFIX}{name}": value for name, value in env.items()})
+    return load_env_model(
+        TicketFairyConfig, {f"{ENV_PREFIX}{name}": value for name, value in env.items()}, prefix=ENV_PREFIX
+    )
 
 
 def test_config_defaults() -> None:
@@ -211,8 +213,8 @@ def test_config_rejects_bad_values_naming_the_variable(env: dict[str, str], vari
 def test_config_resolves_its_key_from_ssm() -> None:
     put_parameter()
 
-    assert load(API_KEY_PARAMETER=PARAMETER).resolve_api_key().get_secret_value() == KEY_VALUE
+    assert load(API_KEY_PARAMETER=PARAMETER).resolve_api_key(resolve_secret).get_secret_value() == KEY_VALUE
 
 
 def test_config_resolves_an_inline_key() -> None:
-    assert load(API_KEY=KEY_VALUE).resolve_api_key().get_secret_value() == KEY_VALUE
+    assert load(API_KEY=KEY_VALUE).resolve_api_key(resolve_secret).get_secret_value() == KEY_VALUE

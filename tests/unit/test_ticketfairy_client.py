@@ -16,6 +16,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
+from infra.aws.secrets import resolve_secret
 from integrations.errors import ConfigurationError, PermanentSubmitError, RetryableSubmitError, SubmitError
 from integrations.registry import get_integration
 from integrations.ticketfairy.client import MAX_BODY_BYTES, TicketFairyClient, parse_retry_after
@@ -106,7 +107,7 @@ def test_status_and_origin_are_settings_with_the_originals_defaults() -> None:
 
     assert (default.status, default.origin) == ("Public", "https://restlessnites.com")
     assert (custom.status, custom.origin) == ("Private", "https://a.example")
-    submitter = TicketFairySubmitter.from_config(integration, None, custom)  # type: ignore[arg-type]
+    submitter = TicketFairySubmitter.from_config(integration, None, custom, resolve_secret)  # type: ignore[arg-type]
     assert isinstance(submitter.transformer, TicketFairyTransformer)
     assert isinstance(submitter.client, TicketFairyClient)
     assert (submitter.transformer.status, submitter.client.origin) == ("Private", "https://a.example")
