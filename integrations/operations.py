@@ -11,6 +11,7 @@ them, so a bad field is refused before anything is done.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -96,3 +97,22 @@ class OperationsPort(Protocol):
     def replay(self, request: ReplayRequest) -> ReplayReport:
         """Select and enqueue (or dry-run) events; raises ``BadRequestError`` / ``NotFoundError`` before acting."""
         ...
+
+
+class CommandHost(Protocol):
+    """What the CLI gives an integration's ``cli.py`` commands (as ``typer.Context.obj``).
+
+    ``run`` builds the operations of the named stack, calls ``action`` with
+    them and prints its answer as JSON; a refusal is printed as one line and
+    ends the command with the CLI's exit code for it, never a traceback.
+    """
+
+    def run(
+        self,
+        action: Callable[[OperationsPort], BaseModel],
+        *,
+        stack: str,
+        endpoint_url: str | None,
+        region: str | None,
+        ok: Callable[[Any], bool] | None = None,
+    ) -> None: ...

@@ -19,6 +19,7 @@ import logging
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoRouteError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
@@ -57,6 +58,10 @@ def build_app() -> APIGatewayHttpResolver:
     """The resolver with every route; build once per container (routes are registered at build)."""
     app = APIGatewayHttpResolver(enable_validation=True)
     app.enable_swagger(path="/swagger", title=TITLE, description=__doc__.split("\n\n")[0] if __doc__ else None)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> Response[str]:
+        return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title=TITLE))
 
     @app.get("/integrations", summary="Registered integrations and their state in this deployment")
     def list_integrations() -> list[IntegrationState]:
@@ -113,11 +118,16 @@ def build_app() -> APIGatewayHttpResolver:
         )
         return _error(ErrorAnswer(422, "invalid_request", problems))
 
+    @app.exception_handler(NoRouteError)  # type: ignore[untyped-decorator]
+    def no_route(exc: NoRouteError) -> Response[dict[str, object]]:
+        event = app.current_event
+        return _error(ErrorAnswer(404, "not_found", f"no route {event.http_method} {event.path}; see /swagger"))
+
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def refused(exc: Exception) -> Response[dict[str, object]]:
         answer = answer_for(exc)
         if answer is None:
-            logger.exception("unexpected error serving %s", app.current_event.path)
+            logger.error("unexpected error serving %s", app.current_event.path, exc_info=exc)
             answer = ErrorAnswer(500, "internal_error", "the request failed; the API function's logs say why")
         return _error(answer)
 
