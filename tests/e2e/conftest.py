@@ -37,6 +37,8 @@ def fast_template(
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in properties:
             properties["VisibilityTimeout"] = visibility_timeout
         for event in (properties.get("Events") or {}).values():
+            if event["Type"] not in ("DynamoDB", "SQS"):
+                continue  # an HTTP API event has no batching window
             window = stream_window if event["Type"] == "DynamoDB" else 0
             event["Properties"]["MaximumBatchingWindowInSeconds"] = window
     return body
