@@ -85,11 +85,14 @@ def shared_destination() -> Iterator[DraftEventsDestination]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def runtime(shared_destination: DraftEventsDestination) -> Iterator[LocalRuntime]:
-    """One runtime of the shipped template per test run (per xdist worker), for tests that only add events.
+    """One runtime of the shipped template per test module, for tests that only add events.
 
     Tests that change the template, inject faults or count everything use ``start_runtime`` instead.
+    Per module, not per session: every moto server in a process shares moto's state, and a new
+    one starts by resetting it, so a runtime kept alive across modules would lose its stack to
+    the next test's runtime, and its pollers would take that runtime's messages (same queue names).
     """
     runtime = start_runtime(fast_template(), shared_destination)
     try:
