@@ -71,3 +71,11 @@ build-FanoutFunction:
 
 build-TicketfairySubmitFunction:
 	$(LAMBDA_BUILD) submit --integration ticketfairy --out "$(ARTIFACTS_DIR)"
+
+# The operators' functions ship every integration: a replay's dry run runs its transformer,
+# and the API mounts its routes.
+build-ReplayFunction:
+	$(LAMBDA_BUILD) replay --integration ticketfairy --out "$(ARTIFACTS_DIR)"
+
+build-ApiFunction:
+	$(LAMBDA_BUILD) api --integration ticketfairy --out "$(ARTIFACTS_DIR)"

@@ -1,35 +1,39 @@
 """``event-importer``: the operator's command line.
 
-Every command talks to AWS through the same store the functions use, and
-finds the tables and queues in the resources of a deployed stack (``--stack``):
-the local runtime's (with ``--endpoint-url`` or ``AWS_ENDPOINT_URL``) or one
-``sam deploy`` created (with credentials).
+Every operator command is a front door of the operations layer
+(``infra.operations``), wired exactly as the replay and API functions are:
+from the environment the stack gives its replay function, so the tables and
+queues are found in the resources of a deployed stack (``--stack``): the
+local runtime's (with ``--endpoint-url`` or ``AWS_ENDPOINT_URL``) or one
+``sam deploy`` created (with credentials).  A refused request prints one
+line and exits 2; nothing was done.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import boto3
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from infra.aws.secrets import resolve_secret
-from infra.aws.settings import TableSettings
+from infra.aws.settings import OperationsSettings, TableSettings
 from infra.aws.stack import Stack, StackError, describe
 from infra.aws.store import DynamoStore
 from infra.local import cli as local_cli
+from infra.operations import Operations, answer_for
 from infra.pipeline.importer import ImportReport, enrich_events, import_events, read_items
-from infra.pipeline.redrive import redrive
+from infra.runtime.operations import build_operations
+from integrations.env import load_env_model
 from integrations.errors import ConfigurationError, IntegrationError
+from integrations.operations import OperationsPort, ReplayRequest
 from integrations.records import SubmissionStatus
-from integrations.registry import all_integrations, get_integration
+from integrations.registry import all_integrations
 
 app = typer.Typer(help="Deliver cached events to integrations, and see what happened.", no_args_is_help=True)
 integrations_app = typer.Typer(help="Registered integrations.", no_args_is_help=True)
@@ -42,6 +46,8 @@ console = Console()
 errors = Console(stderr=True)
 
 DEFAULT_STACK = "local"
+#: The function whose environment describes the operations' view of a stack.
+OPERATIONS_FUNCTION = "ReplayFunction"
 
 EndpointOption = Annotated[
     str | None,
@@ -77,28 +83,140 @@ def _store(stack: str, endpoint_url: str | None, region: str | None) -> DynamoSt
     return DynamoStore(settings)
 
 
+def operations_for(stack: str, endpoint_url: str | None, region: str | None) -> Operations:
+    """The operations layer on the stack ``stack``, wired from its replay function's environment."""
+    deployed = _stack(stack, endpoint_url, region)
+    if OPERATIONS_FUNCTION not in deployed.functions:
+        raise ConfigurationError(f"stack {stack} has no {OPERATIONS_FUNCTION}: deploy the current template.yaml")
+    environment = {
+        **deployed.env(OPERATIONS_FUNCTION),
+        "AWS_REGION": _region(region, endpoint_url) or "",
+        "AWS_ENDPOINT_URL": endpoint_url or "",
+    }
+    # Payload settings (e.g. TICKETFAIRY_STATUS) as the submit functions have them, for exact dry runs.
+    payload_environment = {k: v for function in deployed.functions.values() for k, v in function.environment.items()}
+    return build_operations(load_env_model(OperationsSettings, environment), payload_environment)
+
+
+class CommandHost:
+    """Runs one operation for a command and prints its answer (``integrations.operations.CommandHost``)."""
+
+    def run(
+        self,
+        action: Callable[[OperationsPort], BaseModel],
+        *,
+        stack: str,
+        endpoint_url: str | None,
+        region: str | None,
+        ok: Callable[[Any], bool] | None = None,
+    ) -> None:
+        try:
+            answer = action(operations_for(stack, endpoint_url, region))
+        except Exception as exc:
+            refusal = answer_for(exc)
+            if refusal is None:
+                raise
+            errors.print(f"[red]error:[/] {escape(refusal.message)}")
+            raise typer.Exit(refusal.exit_code) from None
+        console.print_json(answer.model_dump_json())
+        if ok is not None and not ok(answer):
+            raise typer.Exit(1)
+
+
+def _run(
+    action: Callable[[Operations], Any],
+    stack: str,
+    endpoint_url: str | None,
+    region: str | None,
+    ok: Callable[[Any], bool] | None = None,
+) -> None:
+    CommandHost().run(
+        lambda ops: _as_model(action(ops)),  # type: ignore[arg-type]  # the CLI's own Operations, not the port
+        stack=stack,
+        endpoint_url=endpoint_url,
+        region=region,
+        ok=ok,
+    )
+
+
+class _Answer(BaseModel):
+    items: list[Any]
+
+
+def _as_model(answer: Any) -> BaseModel:
+    return answer if isinstance(answer, BaseModel) else _Answer(items=answer)
+
+
+@app.callback()
+def _callback(ctx: typer.Context) -> None:
+    # Integrations' commands reach the operations through this, never by importing infra.
+    ctx.obj = CommandHost()
+
+
 @integrations_app.command("list")
-def list_integrations() -> None:
-    """List registered integrations and whether each is configured."""
-    table = Table("name", "enabled", "updates", "deletes", "interfaces")
-    for integration in all_integrations():
-        interfaces = [
-            name
-            for name, present in (
-                ("routes", integration.get_routes() is not None),
-                ("cli", integration.get_cli() is not None),
-                ("mcp", bool(integration.get_mcp_tools()[0])),
-            )
-            if present
-        ]
-        table.add_row(
-            integration.name,
-            "yes" if integration.is_enabled() else "no (not configured)",
-            "yes" if integration.supports_updates else "no",
-            "yes" if integration.supports_deletes else "no",
-            ", ".join(interfaces) or "-",
+def list_integrations(
+    stack: StackOption = DEFAULT_STACK,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """List registered integrations, what they support and their queues' depths in the stack."""
+    _run(lambda ops: ops.integrations(), stack, endpoint_url, region)
+
+
+@app.command("status")
+def status_command(
+    stack: StackOption = DEFAULT_STACK,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Records by status, queue and DLQ depth and the oldest pending record, per integration."""
+    _run(lambda ops: ops.status(), stack, endpoint_url, region)
+
+
+@events_app.command("show")
+def event_show_command(
+    event_id: Annotated[str | None, typer.Argument(help="The event's id.")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="The event's source URL, instead of its id.")] = None,
+    stack: StackOption = DEFAULT_STACK,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """A cached event and its submission record for each integration."""
+    _run(lambda ops: ops.event(event_id, url=url), stack, endpoint_url, region)
+
+
+@app.command("replay")
+def replay_command(
+    integration: Annotated[str, typer.Argument(help="Integration name.")],
+    selector: Annotated[
+        str, typer.Option("--selector", help="unsubmitted, failed, pending, all or by-url.")
+    ] = "unsubmitted",
+    url: Annotated[str | None, typer.Option("--url", help="Source URL, for the by-url selector.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact payloads; queue nothing.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Select at most this many events.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Re-deliver versions already delivered (as updates where supported).")
+    ] = False,
+    stack: StackOption = DEFAULT_STACK,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Queue the events a selector chooses on the integration's queue, as fan-out does (retries, DLQ, records).
+
+    Exits 1 when an event could not be queued (each is listed), 2 when the request is refused.
+    """
+
+    def replay(ops: Operations) -> BaseModel:
+        request = ReplayRequest(
+            integration=integration, selector=selector, url=url, dry_run=dry_run, limit=limit, force=force
         )
-    console.print(table)
+        return ops.replay(request)
+
+    _run(replay, stack, endpoint_url, region, ok=lambda report: report.ok)
+
+
+# The former direct submission, kept as a name for scripts: it now queues, as replay does.
+app.command("submit", hidden=True, help="Deprecated name of replay.")(replay_command)
 
 
 @app.command("import")
@@ -157,75 +275,35 @@ def _print_report(report: ImportReport) -> None:
 def submissions_command(
     integration: Annotated[str | None, typer.Option("--integration", "-i", help="Only this integration.")] = None,
     status: Annotated[SubmissionStatus | None, typer.Option("--status", "-s", help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="Records per integration.")] = 100,
     stack: StackOption = DEFAULT_STACK,
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Show submission records as a table."""
-    store = _store(stack, endpoint_url, region)
-    names = [integration] if integration else [i.name for i in all_integrations()]
+    """Show submission records as a table (the first ``--limit`` of each integration)."""
+    try:
+        ops = operations_for(stack, endpoint_url, region)
+        names = [integration] if integration else [i.name for i in all_integrations()]
+        pages = [ops.submissions(name, status.value if status else None, limit=limit) for name in names]
+    except Exception as exc:
+        refusal = answer_for(exc)
+        if refusal is None:
+            raise
+        errors.print(f"[red]error:[/] {escape(refusal.message)}")
+        raise typer.Exit(refusal.exit_code) from None
     table = Table("event", "integration", "status", "attempts", "remote id", "updated", "last error")
-    for name in names:
-        for record in store.submissions.records(name, status):
+    for page in pages:
+        for record in page.items:
             table.add_row(
                 record.event_id,
-                record.service,
-                record.status.value,
+                record.integration,
+                record.status,
                 str(record.attempts),
                 record.remote_id or "",
                 record.updated_at.isoformat(timespec="seconds") if record.updated_at else "",
                 record.last_error or "",
             )
     console.print(table)
-
-
-@app.command("submit")
-def submit_command(
-    integration: Annotated[str, typer.Argument(help="Integration name.")],
-    selector: Annotated[
-        str, typer.Option("--selector", help="unsubmitted, failed, pending, all or by-url.")
-    ] = "unsubmitted",
-    url: Annotated[str | None, typer.Option("--url", help="Source URL, for the by-url selector.")] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the exact payloads; send and record nothing.")
-    ] = False,
-    stack: StackOption = DEFAULT_STACK,
-    endpoint_url: EndpointOption = None,
-    region: RegionOption = None,
-) -> None:
-    """Submit the events a selector chooses, directly (not through the queue)."""
-    store = _store(stack, endpoint_url, region)
-    chosen = get_integration(integration)
-    submitter = chosen.create_submitter(store, chosen.load_config(), resolve_secret)
-    params: dict[str, Any] = {"url": url} if url else {}
-
-    async def run() -> list[dict[str, object]]:
-        try:
-            results = await submitter.submit_events(selector, dry_run=dry_run, **params)
-        finally:
-            await submitter.aclose()
-        return [
-            {
-                "event_id": r.event_id,
-                "status": r.status.value,
-                "remote_id": r.remote_id,
-                "error": r.error,
-                "detail": r.detail,
-                **({"payload": r.payload} if dry_run else {}),
-            }
-            for r in results
-        ]
-
-    console.print_json(json.dumps(asyncio.run(run())))
-
-
-def _queues(integration: str, stack: str, endpoint_url: str | None, region: str | None) -> tuple[Any, str, str]:
-    get_integration(integration)  # an unknown name fails here, listing the known ones
-    for function in _stack(stack, endpoint_url, region).functions.values():
-        if function.environment.get("INTEGRATION_NAME") == integration:
-            sqs = boto3.client("sqs", region_name=_region(region, endpoint_url), endpoint_url=endpoint_url)
-            return sqs, function.environment["QUEUE_URL"], function.environment["DEAD_LETTER_QUEUE_URL"]
-    raise ConfigurationError(f"stack {stack} has no submit function for {integration}")
 
 
 @dlq_app.command("redrive")
@@ -237,12 +315,7 @@ def dlq_redrive_command(
     region: RegionOption = None,
 ) -> None:
     """Move dead-lettered messages back to the integration's queue (the console's "Start DLQ redrive")."""
-    sqs, source, dead_letter = _queues(integration, stack, endpoint_url, region)
-    report = redrive(sqs, dead_letter_queue_url=dead_letter, source_queue_url=source, limit=limit)
-    console.print(f"moved {report.moved} message(s) from {dead_letter} to {source}")
-    if report.failed:
-        errors.print(f"[red]{len(report.failed)} could not be moved[/]: {', '.join(sorted(report.failed))}")
-        raise typer.Exit(1)
+    _run(lambda ops: ops.redrive(integration, limit), stack, endpoint_url, region, ok=lambda r: not r.failed)
 
 
 @dlq_app.command("show")
@@ -253,22 +326,19 @@ def dlq_show_command(
     region: RegionOption = None,
 ) -> None:
     """Count the DLQ's messages and show a few, with the reason each was dead-lettered (if recorded)."""
-    sqs, _, dead_letter = _queues(integration, stack, endpoint_url, region)
-    attributes = sqs.get_queue_attributes(QueueUrl=dead_letter, AttributeNames=["ApproximateNumberOfMessages"])
-    console.print(f"{attributes['Attributes']['ApproximateNumberOfMessages']} message(s) in {dead_letter}")
-    # Peek without hiding them: a zero visibility timeout leaves them in place.
-    peeked = sqs.receive_message(
-        QueueUrl=dead_letter, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
-    ).get("Messages", [])
-    table = Table("message", "event", "reason")
-    for message in peeked:
-        try:
-            event_id = str(json.loads(message["Body"]).get("event_id", ""))
-        except (ValueError, AttributeError):
-            event_id = "(unreadable)"
-        reason = message.get("MessageAttributes", {}).get("error", {}).get("StringValue", "retries exhausted")
-        table.add_row(message["MessageId"], event_id, reason)
-    console.print(table)
+    _run(lambda ops: ops.dead_letters(integration), stack, endpoint_url, region)
+
+
+@app.command("mcp")
+def mcp_command(
+    stack: StackOption = DEFAULT_STACK,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Serve the operations as MCP tools on standard input/output (for an MCP client such as an assistant)."""
+    from infra.interfaces.mcp import serve  # imported here: the MCP SDK is needed by this command only
+
+    serve(lambda: operations_for(stack, endpoint_url, region))
 
 
 # The local runtime's commands; their module defers importing moto until one of them runs.
@@ -276,12 +346,19 @@ app.command("local")(local_cli.local_command)
 app.command("demo")(local_cli.demo_command)
 
 
-def main() -> None:
-    """Console-script entry point: run the app, turning framework errors into one clear line."""
+def build_cli() -> typer.Typer:
+    """The app with each integration's ``cli.py`` commands under its name (added once)."""
+    mounted = {group.name for group in app.registered_groups}
     for integration in all_integrations():
         extra = integration.get_cli()
-        if extra is not None:
+        if extra is not None and integration.name not in mounted:
             app.add_typer(extra, name=integration.name)
+    return app
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning framework errors into one clear line."""
+    build_cli()
     try:
         app()
     except (ConfigurationError, IntegrationError) as exc:

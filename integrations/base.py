@@ -128,7 +128,38 @@ class Integration(ABC):
     def create_submitter(self, store: Store, config: BaseModel, secrets: SecretReader) -> BaseSubmitter:
         """Build this integration's submitter from its loaded configuration; ``secrets`` reads its keys."""
 
+    def selectors(self) -> Mapping[str, Callable[..., BaseSelector]]:
+        """The selectors operators can name, from the integration's ``selectors.py`` (``SELECTORS``).
+
+        Without one, the standard set (``integrations.selectors``).
+        """
+        module = self._optional_module("selectors")
+        if module is not None and hasattr(module, "SELECTORS"):
+            return dict(module.SELECTORS)
+        from integrations.selectors import STANDARD_SELECTORS  # imported late: it imports this module
+
+        return dict(STANDARD_SELECTORS)
+
+    def create_transformer(self, environ: Mapping[str, str] | None = None) -> BaseTransformer:
+        """The transformer alone, with the settings that shape payloads: for dry runs, with no client or key.
+
+        Must build the same payloads as ``create_submitter``'s transformer.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no transformer for dry runs")
+
     # -- optional interface modules, imported only on demand ------------------
+
+    def interfaces(self) -> list[str]:
+        """Which of ``routes``, ``cli`` and ``mcp_tools`` the integration ships, without importing them.
+
+        A front door may list them where another one's dependencies are missing (typer in a Lambda).
+        """
+        package = type(self).__module__.rpartition(".")[0]
+        return [
+            module
+            for module in ("routes", "cli", "mcp_tools")
+            if importlib.util.find_spec(f"{package}.{module}") is not None
+        ]
 
     def _optional_module(self, module: str) -> ModuleType | None:
         package = type(self).__module__.rpartition(".")[0]
@@ -330,11 +361,16 @@ class BaseSubmitter:
         final_attempt: bool = False,
         retry_failed: bool = False,
         attempt: int | None = None,
+        force: str | None = None,
     ) -> SubmitResult:
         """Claim, transform, submit and record one event version.
 
         ``attempt`` is the queue's receive count for this delivery (``None`` for
         operator runs, which count one attempt per call).
+        ``force`` is the id of an operator's forced replay: the version is sent
+        even if it was delivered (or rejected) before, as an update where the
+        integration supports updates, keyed by the replay so the destination
+        does not drop it as a repeat of the earlier request.
 
         Returns the outcome for success, duplicates and permanent failures.
         Raises ``RetryableSubmitError`` (after recording the record as
@@ -354,6 +390,7 @@ class BaseSubmitter:
             retry_failed=retry_failed,
             change=change,
             attempt=attempt,
+            force=force is not None,
         )
         if claim.outcome is ClaimOutcome.BUSY:
             lease_until = claim.record.lease_until if claim.record else None
@@ -363,7 +400,7 @@ class BaseSubmitter:
             )
         if claim.outcome is not ClaimOutcome.CLAIMED or claim.record is None:
             return self._unclaimed_result(event, claim.outcome, claim.record)
-        return await self._deliver(event, claim.record, change, final_attempt=final_attempt)
+        return await self._deliver(event, claim.record, change, final_attempt=final_attempt, force=force)
 
     def _unclaimed_result(
         self, event: CachedEvent, outcome: ClaimOutcome, record: SubmissionRecord | None
@@ -401,7 +438,14 @@ class BaseSubmitter:
             )
         return remote_id
 
-    async def _call_destination(self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind) -> _Delivery:
+    def _change_key(self, event: CachedEvent, force: str | None) -> str:
+        """The key of an update (or a re-submission): per version, and per replay when forced."""
+        key = idempotency_key(event, self.service_name)
+        return key if force is None else f"{key}:replay:{force}"
+
+    async def _call_destination(
+        self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind, force: str | None = None
+    ) -> _Delivery:
         """Make the calls this change needs.
 
         A draft that may exist but whose id is unknown (a create in doubt) is
@@ -414,11 +458,11 @@ class BaseSubmitter:
         payload = self.build_payload(event)
         if remote_id is not None:
             if self.integration.supports_updates:
-                key = idempotency_key(event, self.service_name)
+                key = self._change_key(event, force)
                 response = await self.client.update(remote_id, payload, idempotency_key=key)
                 return _Delivery(payload, response, remote_id, ChangeKind.UPDATED)
             # A destination that cannot update gets the changed event as a new submission.
-            response = await self.client.submit(payload, idempotency_key=idempotency_key(event, self.service_name))
+            response = await self.client.submit(payload, idempotency_key=self._change_key(event, force))
             return _Delivery(payload, response, self.client.remote_id(response) or remote_id, change)
         response = await self.client.submit(payload, idempotency_key=self.create_key(event))
         remote_id = self._created_id(response)
@@ -454,11 +498,17 @@ class BaseSubmitter:
         return _Delivery(None, await self.client.delete(remote_id), remote_id, ChangeKind.REMOVED)
 
     async def _deliver(
-        self, event: CachedEvent, claimed: SubmissionRecord, change: ChangeKind, *, final_attempt: bool
+        self,
+        event: CachedEvent,
+        claimed: SubmissionRecord,
+        change: ChangeKind,
+        *,
+        final_attempt: bool,
+        force: str | None = None,
     ) -> SubmitResult:
         payload: dict[str, Any] | None = None
         try:
-            delivery = await self._call_destination(event, claimed, change)
+            delivery = await self._call_destination(event, claimed, change, force)
         except (InvalidEventError, PermanentSubmitError) as exc:
             return await self._finish(
                 claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True

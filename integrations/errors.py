@@ -71,3 +71,15 @@ class UnusableAnswerError(SubmitError):
     Not retried by itself: the create is repeated (same key) only to resolve it,
     when the next change, a removal or an operator's replay needs its id.
     """
+
+
+class OperationError(IntegrationError):
+    """An operator's request was refused before anything was done; every front door maps it the same way."""
+
+
+class BadRequestError(OperationError, ValueError):
+    """The request itself is wrong (unknown selector, missing URL, bad field): fix it and ask again."""
+
+
+class NotFoundError(OperationError, LookupError):
+    """What the request names does not exist (an event, a deployed integration)."""

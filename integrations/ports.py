@@ -75,6 +75,7 @@ class SubmissionLedger(Protocol):
         retry_failed: bool = False,
         change: ChangeKind = ChangeKind.CREATED,
         attempt: int | None = None,
+        force: bool = False,
     ) -> Claim: ...
 
     def complete(

@@ -83,3 +83,20 @@ class SubmitSettings(TableSettings):
     #: CloudWatch namespace of the delivery metrics (the template sets it for every function).
     powertools_metrics_namespace: str = "EventImporter"
     powertools_service_name: str = "event-importer"
+
+
+class OperationsSettings(FanoutSettings):
+    """The operations layer (replay and API functions, the CLI): each integration's queue and DLQ."""
+
+    #: JSON object mapping integration name to its dead-letter queue URL.
+    dead_letter_queues: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("dead_letter_queues", mode="before")
+    @classmethod
+    def _dead_letter_queues_from_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON object of name -> queue URL ({exc.msg})") from exc
+        return value

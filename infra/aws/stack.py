@@ -8,8 +8,11 @@ services themselves: its configuration and environment from Lambda, its
 permissions from IAM. ``describe`` reads an existing stack with the same
 APIs (the CLI's view of a deployment, local or on AWS).
 
-Two resource types are not handed to moto, on purpose: alarms, which moto's
-CloudFormation cannot create and nothing local reads, and event source
+Some resource types are not handed to moto, on purpose: alarms, which moto's
+CloudFormation cannot create and nothing local reads; the HTTP API (API
+Gateway v2, which moto's CloudFormation cannot create either: the local
+runtime serves the API function's handler itself, on loopback), with what
+refers to it (its invoke permission, its URL output); and event source
 mappings, which moto would run itself (see ``deploy``). Any other type moto
 cannot create fails the deployment loudly.
 
@@ -24,6 +27,7 @@ import dataclasses
 import functools
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +43,7 @@ CODE_KEY = "stub.zip"
 EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
 
 #: Resource types moto's CloudFormation does not create; anything else unsupported is an error.
-UNSUPPORTED_BUT_EXPECTED = frozenset({"AWS::CloudWatch::Alarm"})
+UNSUPPORTED_BUT_EXPECTED = frozenset({"AWS::CloudWatch::Alarm", "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage"})
 
 #: Translations by template: each lists every AWS managed policy (about a second on moto).
 _translations: dict[str, str] = {}
@@ -185,7 +189,7 @@ def deploy(
     # mappings' settings as deployed (resolved below).
     left_out = {EVENT_SOURCE_MAPPING, *UNSUPPORTED_BUT_EXPECTED}
     resources = translated["Resources"]
-    created = {**translated, "Resources": {k: r for k, r in resources.items() if r["Type"] not in left_out}}
+    created = _without(translated, {k for k, r in resources.items() if r["Type"] in left_out})
     client("cloudformation").create_stack(
         StackName=name,
         TemplateBody=json.dumps(created),
@@ -270,6 +274,42 @@ class _Attributes:
             queue = self.sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])
             return str(queue["Attributes"]["QueueArn"])
         raise StackError(f"cannot resolve {logical_id}.{attribute} in an event source mapping")
+
+
+def _references(value: Any) -> set[str]:
+    """Logical ids ``value`` refers to: ``Ref``, ``Fn::GetAtt`` and ``${...}`` in ``Fn::Sub``."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _references(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and isinstance(item, str):
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                found.add(item[0] if isinstance(item, list) else str(item).split(".")[0])
+            elif key == "Fn::Sub":
+                text = item[0] if isinstance(item, list) else item
+                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", str(text))}
+                if isinstance(item, list):
+                    found |= _references(item[1:])
+            else:
+                found |= _references(item)
+    return found
+
+
+def _without(translated: Mapping[str, Any], dropped: set[str]) -> dict[str, Any]:
+    """The template less ``dropped`` and, transitively, every resource and output that refers to one."""
+    resources = dict(translated["Resources"])
+    gone = set(dropped)
+    while True:
+        more = {k for k, r in resources.items() if k not in gone and _references(r) & gone}
+        if not more:
+            break
+        gone |= more
+    kept = {k: r for k, r in resources.items() if k not in gone}
+    outputs = {k: o for k, o in translated.get("Outputs", {}).items() if not _references(o) & gone}
+    return {**translated, "Resources": kept, "Outputs": outputs}
 
 
 def _check_supported(translated: Mapping[str, Any]) -> None:

@@ -88,20 +88,23 @@ def decide_claim(
     now: dt.datetime,
     incarnation: dt.datetime | None = None,
     retry_failed: bool = False,
+    force: bool = False,
 ) -> ClaimOutcome:
     """Whether a worker may submit (event, service, ``data_hash``) now, given the current record.
 
     A version the destination rejected for good is not sent again on a
     duplicate delivery; only an operator's explicit ``retry_failed`` does that.
+    ``force`` (an operator's forced replay) sends a version already delivered
+    or rejected again; it never overrides a newer version or a live claim.
     """
     if record is None:
         return ClaimOutcome.CLAIMED
     if is_older(record, version=version, incarnation=incarnation):
         return ClaimOutcome.SUPERSEDED
-    if record.status is SubmissionStatus.SUCCESS and record.data_hash == data_hash:
+    if record.status is SubmissionStatus.SUCCESS and record.data_hash == data_hash and not force:
         return ClaimOutcome.ALREADY_SUBMITTED
     rejected = record.status is SubmissionStatus.FAILED and record.permanent and record.data_hash == data_hash
-    if rejected and not retry_failed:
+    if rejected and not (retry_failed or force):
         return ClaimOutcome.ALREADY_FAILED
     if record.status is SubmissionStatus.IN_PROGRESS and record.lease_until is not None and record.lease_until > now:
         return ClaimOutcome.BUSY
@@ -241,6 +244,7 @@ class DynamoSubmissionLedger:
         retry_failed: bool = False,
         change: ChangeKind = ChangeKind.CREATED,
         attempt: int | None = None,
+        force: bool = False,
     ) -> Claim:
         """Take (event, service, hash) for ``lease_seconds`` with a conditional write.
 
@@ -264,6 +268,7 @@ class DynamoSubmissionLedger:
                 now=now,
                 incarnation=incarnation,
                 retry_failed=retry_failed,
+                force=force,
             )
             if outcome is not ClaimOutcome.CLAIMED:
                 return Claim(outcome, current)
@@ -350,6 +355,27 @@ class DynamoSubmissionLedger:
         condition = None if status is None else self.model.status == status.value
         for item in self.model.query(service, condition, index_name=SERVICE_STATUS_INDEX):
             yield item.event_id
+
+    def page(
+        self, service: str, status: SubmissionStatus | None = None, *, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[SubmissionRecord], dict[str, Any] | None]:
+        """One page of ``service``'s records (optionally in ``status``), and the key to continue from.
+
+        The index is read ``limit`` keys at a time; the key is DynamoDB's
+        ``LastEvaluatedKey`` (``None`` after the last page).
+        """
+        condition = None if status is None else self.model.status == status.value
+        results = self.model.query(
+            service, condition, index_name=SERVICE_STATUS_INDEX, limit=limit, last_evaluated_key=start
+        )
+        ids = [item.event_id for item in results]
+        found = {item.event_id: _to_record(item) for item in self.model.batch_get([(i, service) for i in ids])}
+        # batch_get answers in no particular order: keep the index's.
+        return [found[i] for i in ids if i in found], results.last_evaluated_key
+
+    def count(self, service: str, status: SubmissionStatus) -> int:
+        """How many of ``service``'s records are in ``status`` (counted by the index, nothing read)."""
+        return int(self.model.count(service, self.model.status == status.value, index_name=SERVICE_STATUS_INDEX))
 
     def records(self, service: str, status: SubmissionStatus | None = None) -> Iterator[SubmissionRecord]:
         """Full records for ``service`` (optionally in ``status``): index query, then batched reads."""

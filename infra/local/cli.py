@@ -64,6 +64,8 @@ def local_command(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
+    api: Annotated[bool, typer.Option(help="Serve the operators' HTTP API (the API function) on loopback.")] = True,
+    api_port: Annotated[int, typer.Option("--api-port", help="Port of the HTTP API; 0 picks a free one.")] = 0,
 ) -> None:
     """Run the pipeline locally until Ctrl-C or SIGTERM: moto on loopback, the template's functions and sources."""
     # Imported here: the runtime needs moto, which the CLI's other commands do not.
@@ -85,7 +87,13 @@ def local_command(
         if stand_in is not None:
             overrides.setdefault("TicketfairyBaseUrl", stand_in.start())
         runtime = LocalRuntime(
-            RuntimeOptions(endpoint_url=endpoint_url, parameter_overrides=overrides, verbose=verbose)
+            RuntimeOptions(
+                endpoint_url=endpoint_url,
+                parameter_overrides=overrides,
+                verbose=verbose,
+                serve_api=api,
+                api_port=api_port,
+            )
         )
         runtime.start()
         try:
@@ -100,6 +108,8 @@ def local_command(
             console.print(f"  submissions table  {env['SUBMISSIONS_TABLE']}")
             if stand_in is not None:
                 console.print(f"  TicketFairy stand-in  {stand_in.base_url}")
+            if api:
+                console.print(f"  HTTP API  {runtime.api_url}  (Swagger UI: {runtime.api_url}/swagger)")
             console.print(f"try: event-importer import FILE --endpoint-url {runtime.endpoint_url}")
             console.print("Ctrl-C to stop")
             # Wake up regularly: a wait with no timeout may not return promptly after a signal.

@@ -4,7 +4,9 @@ The template is deployed as ``sam deploy`` would (``infra.aws.stack``:
 samtranslator, then moto's CloudFormation) on a moto server on 127.0.0.1 (or
 one given by URL). Each function then runs in its own process with the
 configuration Lambda reports for it, and each event source mapping of the
-translated template is polled here with its own settings.
+translated template is polled here with its own settings.  With
+``serve_api``, the function API Gateway invokes is served on loopback by
+``infra.local.api.ApiFront``, as the HTTP API would.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import boto3
 from infra.aws.settings import TableSettings
 from infra.aws.stack import TEMPLATE, Function, Stack, deploy
 from infra.aws.store import DynamoStore
+from infra.local.api import ApiFront, host_invoker
 from infra.local.host import FunctionHost
 from infra.local.server import MotoServer
 from infra.local.sources import QueueSettings, QueueSource, StreamSettings, StreamSource
@@ -56,6 +59,9 @@ class RuntimeOptions:
     #: Fault injection: the share of received messages the queue sources deliver twice.
     duplicate_delivery_rate: float = 0.0
     verbose: bool = False
+    #: Serve the HTTP API's function on loopback (``LocalRuntime.api_url``); 0 picks a free port.
+    serve_api: bool = False
+    api_port: int = 0
 
 
 class LocalRuntime:
@@ -69,6 +75,7 @@ class LocalRuntime:
         self.hosts: dict[str, list[FunctionHost]] = {}
         self.stream_sources: list[StreamSource] = []
         self.queue_sources: list[QueueSource] = []
+        self._api: ApiFront | None = None
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -106,9 +113,31 @@ class LocalRuntime:
             starter.join()
         for thread in [*self.stream_sources, *self.queue_sources]:
             thread.start()
+        if self.options.serve_api:
+            self._serve_api()
+
+    def _serve_api(self) -> None:
+        """Serve the function API Gateway invokes (its permission's principal) on loopback."""
+        functions = api_functions(self.stack.template)
+        if len(functions) != 1:
+            raise RuntimeError(f"expected one function behind the HTTP API, found {sorted(functions) or 'none'}")
+        host = self._new_host(self.stack.functions[functions[0]])
+        host.start()
+        self._api = ApiFront(host_invoker(host), port=self.options.api_port)
+        self._api.start()
+
+    @property
+    def api_url(self) -> str:
+        """The loopback URL of the HTTP API (``serve_api``); ``RuntimeError`` when not served."""
+        if self._api is None:
+            raise RuntimeError("the HTTP API is not served: start the runtime with serve_api")
+        return self._api.url
 
     def stop(self) -> None:
         """Stop pollers, then function hosts, then the moto server (if this runtime started it)."""
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
         sources = [*self.stream_sources, *self.queue_sources]
         for source in sources:
             source.stop()
@@ -295,3 +324,15 @@ class LocalRuntime:
                     return True
             time.sleep(0.1)
         return False
+
+
+def api_functions(translated: Mapping[str, Any]) -> list[str]:
+    """Logical ids of the functions API Gateway may invoke, read from their invoke permissions."""
+    found = set()
+    for resource in translated.get("Resources", {}).values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::Permission" and properties.get("Principal") == "apigateway.amazonaws.com":
+            target = properties.get("FunctionName")
+            if isinstance(target, dict) and "Ref" in target:
+                found.add(str(target["Ref"]))
+    return sorted(found)

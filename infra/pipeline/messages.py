@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from integrations.records import CachedEvent, ChangeKind
 
@@ -34,6 +34,16 @@ class QueueMessage(BaseModel):
     incarnation: dt.datetime | None = None
     #: How often a worker re-queued this message behind another worker's claim.
     requeues: int = Field(default=0, ge=0)
+    #: Set on messages an operator's replay queued: a version the destination rejected is tried again.
+    replay: str | None = Field(default=None, min_length=1, max_length=64)
+    #: A forced replay: re-deliver this version even if it was delivered before (needs ``replay``).
+    force: bool = False
+
+    @model_validator(mode="after")
+    def _force_needs_replay(self) -> QueueMessage:
+        if self.force and self.replay is None:
+            raise ValueError("force is only for replays: set replay too")
+        return self
 
     def cached_event(self) -> CachedEvent | None:
         """The inline event as a ``CachedEvent``, or ``None`` when sent by reference."""

@@ -119,6 +119,10 @@ class SubmitWorker:
                 lease_seconds=self._lease_seconds(lambda_context),
                 final_attempt=final,
                 attempt=receive_count,
+                # An operator asked for this delivery: a rejected version is tried again, and
+                # a forced one is sent again even if it was delivered, keyed by the replay.
+                retry_failed=message.replay is not None,
+                force=message.replay if message.force else None,
             )
         except ClaimBusyError as exc:
             wait = self._until(exc.lease_until)

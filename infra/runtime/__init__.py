@@ -1,6 +1,6 @@
 """Per-function wiring, built once per Lambda container at the first invocation.
 
-One module per function (``fanout``, ``submit``) so that each function
+One module per function (``fanout``, ``submit``, ``operations`` for replay and api) so that each function
 imports only what it uses.  Reading settings lazily (not at import) keeps
 handlers importable by tests and tools; the cache is what makes it "once".
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 def reset() -> None:
     """Forget the cached wiring of every function (tests, or after a settings change)."""
     from infra.runtime.fanout import fanout_service
+    from infra.runtime.operations import operations
     from infra.runtime.submit import submit_worker
 
     fanout_service.cache_clear()
     submit_worker.cache_clear()
+    operations.cache_clear()

@@ -8,9 +8,11 @@ from integrations.base import Integration
 from integrations.ticketfairy.config import TicketFairyConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pydantic import BaseModel
 
-    from integrations.base import BaseSubmitter
+    from integrations.base import BaseSubmitter, BaseTransformer
     from integrations.ports import SecretReader, Store
 
 
@@ -35,3 +37,12 @@ class TicketFairyIntegration(Integration):
         if not isinstance(config, TicketFairyConfig):
             raise TypeError(f"expected TicketFairyConfig, got {type(config).__name__}")
         return TicketFairySubmitter.from_config(self, store, config, secrets)
+
+    def create_transformer(self, environ: Mapping[str, str] | None = None) -> BaseTransformer:
+        # Only the settings that shape payloads: a dry run needs no API key.
+        from integrations.env import load_env_model
+        from integrations.ticketfairy.config import PayloadSettings
+        from integrations.ticketfairy.transformer import TicketFairyTransformer
+
+        settings = load_env_model(PayloadSettings, environ, prefix=self.env_prefix)
+        return TicketFairyTransformer(status=settings.status)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from integrations.ports import SecretReader
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_ORIGIN", "DEFAULT_STATUS", "ENV_PREFIX", "TicketFairyConfig"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_ORIGIN", "DEFAULT_STATUS", "ENV_PREFIX", "PayloadSettings", "TicketFairyConfig"]
 
 ENV_PREFIX = "TICKETFAIRY_"
 DEFAULT_BASE_URL = "https://www.theticketfairy.com"
@@ -24,6 +24,14 @@ DEFAULT_ORIGIN = "https://restlessnites.com"
 DEFAULT_STATUS = "Public"
 
 _KEY_SOURCES = ("api_key", "api_key_parameter", "api_key_secret")
+
+
+class PayloadSettings(BaseModel):
+    """The settings that shape a payload (``TICKETFAIRY_STATUS``): all a dry run needs, no key."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    status: str = Field(default=DEFAULT_STATUS, min_length=1)
 
 
 class TicketFairyConfig(BaseModel):

@@ -37,6 +37,8 @@ def fast_template(
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in properties:
             properties["VisibilityTimeout"] = visibility_timeout
         for event in (properties.get("Events") or {}).values():
+            if event["Type"] not in ("DynamoDB", "SQS"):
+                continue  # an HTTP API event has no batching window
             window = stream_window if event["Type"] == "DynamoDB" else 0
             event["Properties"]["MaximumBatchingWindowInSeconds"] = window
     return body
@@ -73,6 +75,12 @@ def runtime_store(runtime: LocalRuntime) -> DynamoStore:
 
 @pytest.fixture
 def destination() -> Iterator[DraftEventsDestination]:
+    with DraftEventsDestination(api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def shared_destination() -> Iterator[DraftEventsDestination]:
     with DraftEventsDestination(api_key=API_KEY) as server:
         yield server
 

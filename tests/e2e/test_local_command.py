@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import ROOT
@@ -69,7 +70,14 @@ def test_local_stops_cleanly_and_frees_its_ports(stop_signal: signal.Signals, tm
                 break
         output = "".join(lines)
         ports = {int(port) for port in URL.findall(output)}
-        assert len(ports) == 2, output  # the moto server and the TicketFairy stand-in
+        assert len(ports) == 3, output  # the moto server, the TicketFairy stand-in and the HTTP API
+        (api_line,) = [line for line in lines if "HTTP API" in line]
+        api_url = URL.search(api_line)
+        assert api_url is not None, api_line
+        # The printed URL serves the API function's handler.
+        answer = httpx.get(f"{api_url.group(0).rstrip('/')}/integrations", timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert [item["name"] for item in answer.json()] == ["ticketfairy"]
         hosts = child_pids(process.pid)
         assert len(hosts) >= 2, "expected host processes for the template's functions"
 

@@ -54,7 +54,7 @@ def test_redrive_after_crashes_between_answer_and_record_creates_no_duplicate() 
             runtime.update_environment(SUBMIT, FAST_RETRIES)
             result = CliRunner().invoke(app, ["dlq", "redrive", "ticketfairy", "--endpoint-url", runtime.endpoint_url])
             assert result.exit_code == 0, result.output
-            assert "moved 1 message(s)" in result.output
+            assert json.loads(result.stdout)["moved"] == 1
             assert runtime.wait_until_drained(timeout=60)
 
             # Then the stale claim is taken over and the retry reuses its Idempotency-Key: no duplicate draft
@@ -71,8 +71,8 @@ def test_redrive_after_crashes_between_answer_and_record_creates_no_duplicate() 
 def test_dlq_show_and_an_empty_redrive(runtime: LocalRuntime) -> None:
     show = CliRunner().invoke(app, ["dlq", "show", "ticketfairy", "--endpoint-url", runtime.endpoint_url])
     assert show.exit_code == 0, show.output
-    assert "0 message(s)" in show.output
+    assert json.loads(show.stdout)["depth"] == 0
     empty = CliRunner().invoke(app, ["dlq", "redrive", "ticketfairy", "--endpoint-url", runtime.endpoint_url])
-    assert "moved 0 message(s)" in empty.output
+    assert json.loads(empty.stdout)["moved"] == 0
     unknown = CliRunner().invoke(app, ["dlq", "redrive", "nope", "--endpoint-url", runtime.endpoint_url])
     assert unknown.exit_code != 0

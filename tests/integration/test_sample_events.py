@@ -18,13 +18,24 @@ import httpx
 import pytest
 import respx
 
+from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack
+from infra.aws.store import DynamoStore
 from infra.local.eventsources import LocalContext
+from infra.pipeline.importer import import_events
+from integrations.env import load_env_model
 from tests.conftest import REGION, ROOT
 
 EVENTS = ROOT / "events"
 BASE_URL = "https://tf.test"
 SAMPLES = sorted(EVENTS.glob("*/*.json"))
+#: The event the operators' samples name (by URL, and by the id derived from it).
+SAMPLE_EVENT = {
+    "title": "Warehouse Night",
+    "venue": "The Warehouse",
+    "date": "2026-09-12",
+    "source_url": "https://example.com/events/warehouse-night",
+}
 
 
 def load_handler(dotted: str) -> Callable[[dict[str, Any], Any], Any]:
@@ -55,10 +66,28 @@ def test_sample_event_runs_through_its_handler(
         name = deployment.env(function.logical_id)["TICKETFAIRY_API_KEY_PARAMETER"]
         boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value="k", Type="SecureString")
 
+    if function.logical_id in ("ReplayFunction", "ApiFunction"):
+        store = DynamoStore(load_env_model(TableSettings, deployment.env(function.logical_id)))
+        assert not import_events(store.events, [("sample", SAMPLE_EVENT)]).invalid
+
     handler = load_handler(function.handler)
     event = json.loads(sample.read_text())
     response = handler(event, LocalContext(function.logical_id, timeout_seconds=function.timeout))
 
+    if function.logical_id == "ReplayFunction":
+        assert "error" not in response, response
+        assert response["selector"] == event["selector"]
+        if event["dry_run"]:
+            assert response["queued"] == 0
+            assert all(item["payload"] for item in response["items"])
+        if event["selector"] in ("by-url", "unsubmitted"):
+            assert response["selected"] == 1
+            assert response["queued"] == (0 if event["dry_run"] else 1)
+        return
+    if function.logical_id == "ApiFunction":
+        assert response["statusCode"] == 200, response["body"]
+        assert json.loads(response["body"]) is not None
+        return
     assert response == {"batchItemFailures": []}
     if function.logical_id == "TicketfairySubmitFunction":
         assert len(ticketfairy.calls) == 1

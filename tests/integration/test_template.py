@@ -281,3 +281,16 @@ def test_each_submit_function_consumes_its_own_queue(stack: Stack) -> None:
     queues = [consumed_queue(stack, function) for function in submit_functions(stack)]
 
     assert len(queues) == len(set(queues))
+
+
+@pytest.mark.parametrize("function", ["ReplayFunction", "ApiFunction"])
+def test_the_operators_functions_know_every_integrations_queue_and_dlq(stack: Stack, function: str) -> None:
+    env = stack.env(function)
+    submit = {
+        f.environment["INTEGRATION_NAME"]: f.environment
+        for f in stack.functions.values()
+        if "INTEGRATION_NAME" in f.environment
+    }
+    assert set(json.loads(env["INTEGRATION_QUEUES"])) == set(integration_names()) == set(submit)
+    assert json.loads(env["INTEGRATION_QUEUES"]) == {name: e["QUEUE_URL"] for name, e in submit.items()}
+    assert json.loads(env["DEAD_LETTER_QUEUES"]) == {name: e["DEAD_LETTER_QUEUE_URL"] for name, e in submit.items()}

@@ -23,7 +23,7 @@ from integrations.selectors import STANDARD_SELECTORS
 
 
 def fake_build(out: Path, **_: object) -> dict[str, Path]:
-    """Stands in for the pip builds (tests/integration/test_artifacts.py builds for real): 1 and 2 MB."""
+    """Stands in for the pip builds (tests/integration/test_artifacts.py builds for real): 1, 2, ... MB."""
     built = {}
     for megabytes, logical_id in enumerate(sorted(lambda_build.template_functions()), 1):
         (out / logical_id).mkdir(parents=True)
@@ -47,7 +47,7 @@ def test_size_reports_each_function_against_the_shared_artifact(results: dict[st
     figures = by_subject(results[size.NAME])
 
     assert set(figures) == set(lambda_build.template_functions())
-    assert sorted(figure.value for figure in figures.values()) == [1.0, 2.0]
+    assert sorted(figure.value for figure in figures.values()) == [float(n) for n in range(1, len(figures) + 1)]
     for logical_id, figure in figures.items():
         assert figure.id == f"size.{logical_id}_mb"
         assert figure.ratio == pytest.approx(figure.value / 10)
