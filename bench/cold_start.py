@@ -46,6 +46,9 @@ print(json.dumps({"seconds": seconds, "modules": len(sys.modules), "loaded": {m:
 """
 
 
+#: Processes per module: even a quick run takes the median of 7.
+QUICK_RUNS = 7
+FULL_RUNS = 11
 #: Stable ids of the figures, by function logical id.
 FIGURE_IDS: Final = {
     "FanoutFunction": "cold_start.fanout_vs_boto3",
@@ -150,7 +153,7 @@ def _note(timing: ImportTiming) -> str:
 
 def run(*, quick: bool = False) -> BenchmarkResult:
     """Handler import time per function against ``import boto3``, both measured in this run."""
-    runs = 7 if quick else 11
+    runs = QUICK_RUNS if quick else FULL_RUNS
     handlers = handler_modules()
     timings = time_imports([BASELINE_MODULE, *dict.fromkeys(handlers.values())], runs)
     baseline = timings[BASELINE_MODULE]

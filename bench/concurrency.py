@@ -42,6 +42,9 @@ from integrations.ticketfairy.client import DRAFT_EVENTS_PATH
 
 NAME: Final = "concurrency"
 DELAY_SECONDS: Final = 0.05
+#: Batches measured per side (ours, the naive peer's), taking turns.
+QUICK_ROUNDS = 3
+FULL_ROUNDS = 7
 DYNAMODB_OPERATIONS: Final = ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem", "BatchWriteItem")
 
 
@@ -96,7 +99,7 @@ def _failures(response: Mapping[str, Any]) -> int:
 
 def run(*, quick: bool = False) -> BenchmarkResult:
     """Wall time of one full batch: ours, the naive peer's, one call alone and the store alone."""
-    rounds = 3 if quick else 7
+    rounds = QUICK_ROUNDS if quick else FULL_ROUNDS
     with deployed(latency_seconds=DELAY_SECONDS, name="concurrency") as (stack, endpoint, base_url):
         size = batch_size(stack, SUBMIT)
         fanout_env, submit_env = function_env(stack, FANOUT, endpoint), function_env(stack, SUBMIT, endpoint)

@@ -47,7 +47,7 @@ def _record(store: DynamoStore, event: CachedEvent, status: SubmissionStatus) ->
 
 
 #: Cache sizes measured, in order: read amplification must not grow with the cache.
-SIZES: Final = (1_000, 10_000)
+SIZES: tuple[int, ...] = (1_000, 10_000)
 #: Selectors whose figures are tracked by id (``all`` reads everything by definition; ``by-url`` is a key).
 TRACKED: Final = ("unsubmitted", "failed", "pending")
 

@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import botocore.session
 from botocore.exceptions import ClientError
@@ -48,11 +48,12 @@ def put_or_current(item: SubmissionModel) -> tuple[bool, SubmissionModel | None]
     ``current`` is ``None`` only if the item vanished in between.
     """
     args, kwargs = item._get_save_args()
+    (hash_key,) = args
     table = item._get_connection()
     connection = table.connection
     operation = connection.get_operation_kwargs(
         table_name=table.table_name,
-        hash_key=args[0],
+        hash_key=hash_key,
         range_key=kwargs.get("range_key"),
         key=ITEM,
         attributes=kwargs["attributes"],
@@ -61,11 +62,12 @@ def put_or_current(item: SubmissionModel) -> tuple[bool, SubmissionModel | None]
     operation["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     try:
         # The botocore client itself: pynamodb's dispatch re-raises without the returned item.
-        connection.client.put_item(**operation)
+        client: Any = connection.client  # botocore's DynamoDB client, typed only as a base client
+        client.put_item(**operation)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise PutError(f"Failed to put item: {exc}", exc) from exc
-        raw = exc.response.get("Item")  # type: ignore[typeddict-item]
+        raw: dict[str, Any] | None = cast("dict[str, Any]", exc.response).get("Item")
         return False, None if raw is None else type(item).from_raw_data(raw)
     item.update_local_version_attribute()  # type: ignore[no-untyped-call]
     return True, None
