@@ -60,6 +60,9 @@ def put_or_current(item: SubmissionModel) -> tuple[bool, SubmissionModel | None]
         condition=kwargs["condition"],
     )
     operation["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    # The line pynamodb's dispatch logs, which this call goes around: a record's writes stay
+    # visible at DEBUG (and checked for secrets, tests/integration/test_secret_canary.py).
+    logger.debug("Calling PutItem with arguments %s", operation)
     try:
         # The botocore client itself: pynamodb's dispatch re-raises without the returned item.
         client: Any = connection.client  # botocore's DynamoDB client, typed only as a base client
