@@ -5,15 +5,16 @@ Run ``make bench`` (or ``python -m bench``; ``--quick`` for small sizes,
 tests; these figures are for reading and for comparing runs
 (``.bench/results.json``).
 
-* ``cold_start``  handler import time per function vs ``import boto3``;
-* ``aws_calls``   AWS calls per event per stage vs one call per item;
-* ``concurrency`` one SQS batch against a slow destination vs one record at a time;
-* ``selectors``   items read per selected event vs one (and vs a full scan);
+* ``cold_start``  a process importing each handler vs one importing ``boto3``;
+* ``aws_calls``   AWS calls per event per stage vs the naive peer's (``bench.naive``);
+* ``concurrency`` one SQS batch against a slow destination vs one call, and vs the naive peer;
+* ``selectors``   items read per selected event at 1,000 and 10,000 cached events vs a full scan;
 * ``memory``      peak RSS of a process running one full batch vs one that imports boto3;
 * ``size``        each function's unzipped artifact vs one artifact of every dependency.
 
-Everything runs sealed: AWS is moto (in-process, or a moto server on loopback
-where a separate process is measured), TicketFairy is respx or its loopback stand-in.
+Everything runs sealed: AWS is moto (in-process, or a moto server on loopback),
+TicketFairy is respx or its loopback stand-in.  ``python -m bench.readme``
+writes the README's table from the results.
 """
 
 from __future__ import annotations

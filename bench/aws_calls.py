@@ -1,4 +1,4 @@
-"""AWS calls per event, stage by stage, against the naive one-call-per-item baselines.
+"""AWS calls per event, stage by stage, against the naive peer's, counted in the same run.
 
 Events go the whole way on in-process moto: import -> stream -> fan-out
 handler -> queue -> submit handler -> submission records, in the batch
@@ -14,40 +14,37 @@ from __future__ import annotations
 
 from typing import Final
 
+import boto3
+
+from bench.naive import NaiveFanout, naive_import
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
-from bench.sandbox import FANOUT_FUNCTION, SUBMIT_FUNCTION, AwsCallLog, StageCalls, sample_events, sandbox
+from bench.sandbox import FANOUT_FUNCTION, REGION, SUBMIT_FUNCTION, AwsCallLog, StageCalls, sample_events, sandbox
 
 NAME: Final = "aws_calls"
-#: One GetItem to compare the stored hash, one PutItem to write the event.
-NAIVE_IMPORT_CALLS: Final = 2.0
-#: Unchanged content: the GetItem alone.
-NAIVE_REIMPORT_CALLS: Final = 1.0
-#: Read the event from the cache, read its record, write the claim, write the outcome.
-NAIVE_SUBMIT_CALLS: Final = 4.0
-#: What the delivery contract cannot do without: a conditional claim write and an outcome write.
-SUBMIT_FLOOR_CALLS: Final = 2
 
 
 def _figure(
-    subject: str, stage: StageCalls, per: int, per_label: str, baseline: float, baseline_label: str, note: str = ""
+    figure_id: str, subject: str, stage: StageCalls, naive: StageCalls, per: int, baseline_label: str, note: str = ""
 ) -> Figure:
     value = stage.total_calls / per
+    baseline = naive.total_calls / per
     return Figure(
+        id=figure_id,
         subject=subject,
-        metric=f"AWS calls per {per_label}",
+        metric="AWS calls per event",
         unit="",
         value=value,
         baseline=baseline,
         baseline_label=baseline_label,
         ratio=ratio(value, baseline),
         ratio_label="× naive",
-        note="; ".join(part for part in (stage.summary(), note) if part),
-        details={per_label + "s": per, **stage.as_details()},
+        note="; ".join(part for part in (stage.summary(), f"naive: {naive.summary()}", note) if part),
+        details={"events": per, "ours": stage.as_details(), "naive": naive.as_details()},
     )
 
 
 def run(*, quick: bool = False) -> BenchmarkResult:
-    """Import, fan out and submit N events; AWS calls per event for each stage."""
+    """Import, fan out and submit N events, ours and the naive peer's; AWS calls per event for each stage."""
     count = 25 if quick else 200
     calls = AwsCallLog()
     with sandbox(calls=calls) as stack:
@@ -60,14 +57,28 @@ def run(*, quick: bool = False) -> BenchmarkResult:
                 stack.run_fanout(stream_event)
             # Consume as we go: moto's SQS slows down as a queue fills (DESIGN.md).
             for submit_event in stack.submit_events(stack.receive()):
-                with calls.recording("submit"):
-                    response = stack.call_submit(submit_event)
-                stack.acknowledge(submit_event, response)
+                stack.acknowledge(submit_event, stack.call_submit(submit_event))
         with calls.recording("re-import"):
             stack.import_events(events)
         if stack.stream_events():
             raise BenchmarkError("re-importing unchanged events wrote to the cache")
         delivered = stack.destination.requests
+
+        # The naive peer, on the same moto and the same tables, with events of its own.
+        dynamodb, sqs = boto3.client("dynamodb", region_name=REGION), boto3.client("sqs", region_name=REGION)
+        calls.watch(dynamodb.meta.events)
+        calls.watch(sqs.meta.events)
+        table = stack.environments[FANOUT_FUNCTION]["EVENT_CACHE_TABLE"]
+        naive_events = [{**event, "source_url": f"{event['source_url']}/naive"} for event in events]
+        with calls.recording("naive import"):
+            naive_import(dynamodb, table, naive_events)
+        peer = NaiveFanout(sqs, [stack.queue_url])
+        for stream_event in stack.stream_events():
+            with calls.recording("naive fan-out"):
+                peer.handle(stream_event)
+            stack.receive()  # keep the queue shallow, as above
+        with calls.recording("naive re-import"):
+            naive_import(dynamodb, table, naive_events)
         parameters = {
             "events": count,
             "fanout_batch_size": stack.batch_size(FANOUT_FUNCTION),
@@ -77,42 +88,32 @@ def run(*, quick: bool = False) -> BenchmarkResult:
         raise BenchmarkError(f"{delivered} of {count} events reached the destination")
 
     fanout = calls.stages["fan-out"]
-    messages = fanout.entries["SendMessageBatch"] + fanout.calls["SendMessage"]
     per_call = fanout.entries["SendMessageBatch"] / max(1, fanout.calls["SendMessageBatch"])
     figures = [
         _figure(
+            "aws_calls.import_per_event",
             "import (new events)",
             calls.stages["import"],
+            calls.stages["naive import"],
             count,
-            "event",
-            NAIVE_IMPORT_CALLS,
-            "naive: GetItem + PutItem",
+            "naive peer: GetItem + PutItem per event",
         ),
         _figure(
+            "aws_calls.reimport_per_event",
             "re-import (unchanged)",
             calls.stages["re-import"],
+            calls.stages["naive re-import"],
             count,
-            "event",
-            NAIVE_REIMPORT_CALLS,
-            "naive: GetItem",
+            "naive peer: GetItem per event",
         ),
         _figure(
+            "aws_calls.fanout_sqs_per_event",
             "fan-out",
             fanout,
+            calls.stages["naive fan-out"],
             count,
-            "event",
-            ratio(messages, count),
-            "naive: SendMessage per message",
+            "naive peer: BatchProcessor, SendMessage per record",
             note=f"{per_call:.1f} messages per SendMessageBatch (SQS limit 10)",
-        ),
-        _figure(
-            "submit",
-            calls.stages["submit"],
-            delivered,
-            "message",
-            NAIVE_SUBMIT_CALLS,
-            "naive: 2 reads + 2 writes",
-            note=f"floor {SUBMIT_FLOOR_CALLS}: claim + outcome writes",
         ),
     ]
     return BenchmarkResult(NAME, parameters, figures)

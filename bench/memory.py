@@ -17,30 +17,23 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, cast
 
 import boto3
 
+from bench.deployment import FANOUT, REGION, SUBMIT, batch_size, deployed, environ, function_env, stream_records
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
 from bench.sandbox import ROOT, sample_events, sealed_environment
 from infra.aws.settings import TableSettings
-from infra.aws.stack import Stack, deploy
 from infra.aws.store import DynamoStore
-from infra.local.destination import DraftEventsDestination
 from infra.local.eventsources import sqs_event, stream_event
-from infra.local.server import MotoServer
 from infra.pipeline.importer import import_events
 from integrations.env import load_env_model
 
 NAME: Final = "memory"
 MIB: Final = 1024 * 1024
-FANOUT: Final = "FanoutFunction"
-SUBMIT: Final = "TicketfairySubmitFunction"
-REGION: Final = "us-east-1"
-API_KEY: Final = "bench-memory-key"
 
 # The peak RSS of this process since exec: VmHWM belongs to the address space, which exec replaces.
 # (getrusage's ru_maxrss survives exec, so a child would report its big parent's peak.)
@@ -86,62 +79,10 @@ def peak_rss(code: str, *args: str, env: Mapping[str, str]) -> int:
     return int(report["rss_kib"]) * 1024
 
 
-@contextmanager
-def deployed() -> Iterator[tuple[Stack, str]]:
-    """The stack on a moto server on loopback, TicketFairy's stand-in as its destination: (stack, endpoint)."""
-    server = MotoServer()
-    endpoint = server.start()
-    destination = DraftEventsDestination(API_KEY)
-    base_url = destination.start()
-    try:
-        env = sealed_environment({})
-        with _environ(env):
-            stack = deploy(
-                "memory",
-                parameters={"TicketfairyBaseUrl": base_url, "LogLevel": "WARN"},
-                region=REGION,
-                endpoint_url=endpoint,
-            )
-            parameter = stack.functions[SUBMIT].environment["TICKETFAIRY_API_KEY_PARAMETER"]
-            boto3.client("ssm", region_name=REGION, endpoint_url=endpoint).put_parameter(
-                Name=parameter, Value=API_KEY, Type="SecureString"
-            )
-        yield stack, endpoint
-    finally:
-        destination.stop()
-        server.stop()
-
-
-@contextmanager
-def _environ(env: Mapping[str, str]) -> Iterator[None]:
-    import os
-
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def batch_size(stack: Stack, function: str) -> int:
-    """The batch size of the function's event source mapping, as deployed."""
-    (mapping,) = (m for m in stack.event_sources.values() if m["FunctionName"] == stack.functions[function].name)
-    return int(mapping["BatchSize"])
-
-
-def function_env(stack: Stack, function: str, endpoint: str) -> dict[str, str]:
-    sealed = sealed_environment({**stack.functions[function].environment, "PATH": "/usr/bin:/bin"})
-    # After sealing, which drops any endpoint override: this one is the moto server on loopback.
-    return {**sealed, "AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_LOG_LEVEL": "WARN"}
-
-
 def run(*, quick: bool = False) -> BenchmarkResult:
     """Peak RSS of a fan-out process on a full stream batch and a submit process on a full SQS batch."""
     runs = 1 if quick else 3
-    with deployed() as (stack, endpoint), tempfile.TemporaryDirectory() as scratch, _environ(sealed_environment({})):
+    with deployed() as (stack, endpoint, _), tempfile.TemporaryDirectory() as scratch, environ(sealed_environment({})):
         fanout_records, submit_messages = batch_size(stack, FANOUT), batch_size(stack, SUBMIT)
         fanout_env = function_env(stack, FANOUT, endpoint)
         submit_env = function_env(stack, SUBMIT, endpoint)
@@ -149,18 +90,9 @@ def run(*, quick: bool = False) -> BenchmarkResult:
         events = sample_events(fanout_records * runs)
         import_events(store.events, ((f"item {i}", e) for i, e in enumerate(events, 1)))
 
-        streams = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=endpoint)
         sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
         stream_arn = stack.outputs["EventCacheStreamArn"]
-        (shard,) = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
-        iterator = streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        records: list[dict[str, Any]] = []
-        while len(records) < fanout_records * runs:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            records += cast("list[dict[str, Any]]", page["Records"])
-            iterator = page["NextShardIterator"]
+        records = stream_records(stack, endpoint, fanout_records * runs)
 
         fanout, submit, baseline = [], [], []
         queue_url = stack.functions[SUBMIT].environment["QUEUE_URL"]

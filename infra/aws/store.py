@@ -9,9 +9,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import botocore.session
+from botocore.exceptions import ClientError
+from pynamodb.constants import ITEM
 from pynamodb.exceptions import PutError
 
 from infra.aws.models import SERVICE_STATUS_INDEX, EventCacheModel, SubmissionModel, bind_models
@@ -21,6 +23,7 @@ from integrations.ports import Claim, ClaimOutcome
 from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus
 
 logger = logging.getLogger(__name__)
+_pynamodb_logger = logging.getLogger("pynamodb.connection.base")
 
 Clock = Callable[[], dt.datetime]
 CLAIM_ATTEMPTS = 3
@@ -33,6 +36,46 @@ def utcnow() -> dt.datetime:
 
 def _is_conditional_failure(exc: PutError) -> bool:
     return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+def put_or_current(item: SubmissionModel) -> tuple[bool, SubmissionModel | None]:
+    """Save ``item`` conditioned on its revision; on a conflict, the item the table holds instead.
+
+    ``(True, None)`` when the write succeeded (the local revision moves on, as
+    ``save`` does); ``(False, current)`` when the condition failed, where
+    ``current`` is the stored item, returned by that same failed call
+    (``ReturnValuesOnConditionCheckFailure``) so that nobody has to read before
+    writing: a claim of a message's first delivery is one call, not two.
+    ``current`` is ``None`` only if the item vanished in between.
+    """
+    args, kwargs = item._get_save_args()
+    (hash_key,) = args
+    table = item._get_connection()
+    connection = table.connection
+    operation = connection.get_operation_kwargs(
+        table_name=table.table_name,
+        hash_key=hash_key,
+        range_key=kwargs.get("range_key"),
+        key=ITEM,
+        attributes=kwargs["attributes"],
+        condition=kwargs["condition"],
+    )
+    operation["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    # The line pynamodb's dispatch logs, which this call goes around, on pynamodb's own logger so
+    # it goes wherever pynamodb's logging was routed: a record's writes stay visible at DEBUG
+    # (and checked for secrets, tests/integration/test_secret_canary.py).
+    _pynamodb_logger.debug("Calling PutItem with arguments %s", operation)
+    try:
+        # The botocore client itself: pynamodb's dispatch re-raises without the returned item.
+        client: Any = connection.client  # botocore's DynamoDB client, typed only as a base client
+        client.put_item(**operation)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise PutError(f"Failed to put item: {exc}", exc) from exc
+        raw: dict[str, Any] | None = cast("dict[str, Any]", exc.response).get("Item")
+        return False, None if raw is None else type(item).from_raw_data(raw)
+    item.update_local_version_attribute()  # type: ignore[no-untyped-call]
+    return True, None
 
 
 def _to_cached(item: EventCacheModel) -> CachedEvent:
@@ -248,8 +291,11 @@ class DynamoSubmissionLedger:
     ) -> Claim:
         """Take (event, service, hash) for ``lease_seconds`` with a conditional write.
 
-        Read, decide (``decide_claim``), write conditioned on the revision that
-        was read; if another worker wrote in between, read and decide again.
+        Decide (``decide_claim``) on the record as last seen, and write
+        conditioned on its revision.  Nothing is read first: the first guess is
+        "no record yet" (a message's first delivery, the hot path), and a write
+        whose condition fails returns the record that stopped it, on which the
+        next round decides.  Each round is one call; at most ``CLAIM_ATTEMPTS``.
 
         ``attempt`` is the delivery's receive count (SQS ``ApproximateReceiveCount``):
         the record's attempts follow it, so "gave up after N attempts" matches the
@@ -257,9 +303,9 @@ class DynamoSubmissionLedger:
         A claim for content when no draft is known marks the create as possibly
         sent (``create_hash``) *before* the call: a crash after it leaves that mark.
         """
+        item: SubmissionModel | None = None
         for _ in range(CLAIM_ATTEMPTS):
             now = self.clock()
-            item = self._get_item(event_id, service)
             current = None if item is None else _to_record(item)
             outcome = decide_claim(
                 current,
@@ -288,15 +334,12 @@ class DynamoSubmissionLedger:
             item.incarnation = incarnation
             item.lease_until = now + dt.timedelta(seconds=lease_seconds)
             item.updated_at = now
-            try:
-                item.save()
-            except PutError as exc:
-                if not _is_conditional_failure(exc):
-                    raise
-                continue
-            return Claim(ClaimOutcome.CLAIMED, _to_record(item))
+            saved, found = put_or_current(item)
+            if saved:
+                return Claim(ClaimOutcome.CLAIMED, _to_record(item))
+            item = found  # another writer got there first: decide again on what it wrote
         # Lost every race: someone else is actively working on it.
-        return Claim(ClaimOutcome.BUSY, self.get(event_id, service))
+        return Claim(ClaimOutcome.BUSY, None if item is None else _to_record(item))
 
     def complete(
         self,
@@ -336,18 +379,15 @@ class DynamoSubmissionLedger:
             updated_at=now,
         )
         item.revision = claimed.revision
-        try:
-            item.save()
-        except PutError as exc:
-            if not _is_conditional_failure(exc):
-                raise
+        saved, current = put_or_current(item)
+        if not saved:
             logger.warning(
                 "claim on %s/%s was taken over before its outcome (%s) was recorded",
                 claimed.event_id,
                 claimed.service,
                 status.value,
             )
-            return self.get(claimed.event_id, claimed.service) or claimed
+            return claimed if current is None else _to_record(current)
         return _to_record(item)
 
     def event_ids(self, service: str, status: SubmissionStatus | None = None) -> Iterator[str]:

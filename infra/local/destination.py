@@ -180,9 +180,13 @@ class DraftEventsDestination:
     accessor is safe to call from any thread while the server runs.
     """
 
-    def __init__(self, api_key: str, faults: FaultPlan | None = None) -> None:
+    def __init__(self, api_key: str, faults: FaultPlan | None = None, *, latency_seconds: float = 0.0) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
+        if latency_seconds < 0:
+            raise ValueError("latency_seconds must not be negative")
+        #: Every answer waits this long (a remote API's latency, for benchmarks); delay faults wait longer.
+        self.latency_seconds = latency_seconds
         self._expected_auth = f"Bearer {api_key}".encode()
         self._lock = threading.Lock()
         self._lifecycle = threading.Lock()
@@ -489,6 +493,9 @@ class _Server(ThreadingHTTPServer):
     # Non-daemon request threads are joined by server_close(), so stop() leaves no thread behind.
     daemon_threads = False
     block_on_close = True
+    # socketserver's default backlog is 5: a batch's 10 concurrent connects overflow it, and the
+    # kernel drops the extra SYNs, which clients resend only after a second. A real API does not.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -528,7 +535,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(_error(400, "invalid Content-Length header"))
             return
         answer = self.destination._handle(self.command, self.path, dict(self.headers.items()), raw)
-        if answer.delay and self.destination._wait_for_delay(answer.delay):
+        delay = max(answer.delay, self.destination.latency_seconds)
+        if delay and self.destination._wait_for_delay(delay):
             return  # stopping: drop the connection, as a server going away would
         if answer.reset:
             # Linger 0: closing sends RST, so the client sees the connection reset with no answer.
