@@ -35,6 +35,16 @@ class TableSettings(_Settings):
     wire_logs: bool = False
 
 
+def _queue_map(value: object) -> object:
+    """An environment variable's JSON object of integration name -> queue URL (other values as given)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON object of name -> queue URL ({exc.msg})") from exc
+    return value
+
+
 class FanoutSettings(TableSettings):
     """The fan-out function: where each integration's queue is."""
 
@@ -47,12 +57,7 @@ class FanoutSettings(TableSettings):
     @field_validator("integration_queues", mode="before")
     @classmethod
     def _queues_from_json(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a JSON object of name -> queue URL ({exc.msg})") from exc
-        return value
+        return _queue_map(value)
 
     @field_validator("disabled_integrations", mode="before")
     @classmethod
@@ -94,9 +99,4 @@ class OperationsSettings(FanoutSettings):
     @field_validator("dead_letter_queues", mode="before")
     @classmethod
     def _dead_letter_queues_from_json(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a JSON object of name -> queue URL ({exc.msg})") from exc
-        return value
+        return _queue_map(value)

@@ -48,7 +48,7 @@ from infra.operations.models import (
     submission_view,
 )
 from infra.pipeline.importer import InvalidItem, import_events
-from infra.pipeline.messages import QueueMessage
+from infra.pipeline.messages import QueueMessage, event_id_in
 from infra.pipeline.redrive import redrive
 from integrations.base import BaseSelector, Integration
 from integrations.errors import (
@@ -333,7 +333,7 @@ class Operations:
         messages = [
             DeadLetter(
                 message_id=message["MessageId"],
-                event_id=_event_id_in(message.get("Body", "")),
+                event_id=event_id_in(message.get("Body", "")),
                 reason=_dead_letter_reason(message.get("MessageAttributes", {})),
             )
             for message in received
@@ -430,12 +430,3 @@ def _dead_letter_reason(attributes: Mapping[str, Any]) -> str:
     error = attributes.get("error")
     reason = error.get("StringValue") if isinstance(error, Mapping) else None
     return str(reason) if reason else "retries exhausted"
-
-
-def _event_id_in(body: str) -> str | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    event_id = data.get("event_id") if isinstance(data, dict) else None
-    return event_id if isinstance(event_id, str) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -60,3 +61,13 @@ class QueueMessage(BaseModel):
 
     def to_body(self) -> str:
         return self.model_dump_json(exclude_none=True)
+
+
+def event_id_in(body: str) -> str | None:
+    """The event id of a message body that is not a valid ``QueueMessage``, if it can still be read."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    event_id = data.get("event_id") if isinstance(data, dict) else None
+    return event_id if isinstance(event_id, str) else None

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from infra.aws.store import DynamoStore
-from infra.pipeline.messages import QueueMessage
+from infra.pipeline.messages import QueueMessage, event_id_in
 from infra.pipeline.metrics import Outcome, OutcomeMetrics
 from infra.pipeline.retry import QueueControl, RetryPolicy
 from integrations.base import DEFAULT_LEASE_SECONDS, BaseSubmitter, ClaimBusyError
@@ -149,7 +149,7 @@ class SubmitWorker:
 
     async def _reject(self, record: SQSRecord, exc: BadMessageError) -> SubmitResult:
         """A message that can never succeed goes straight to the DLQ with its reason, not through N retries."""
-        event_id = _event_id_in(record.body)
+        event_id = event_id_in(record.body)
         logger.error(
             "rejected message %s: %s", record.message_id, exc, extra={"event_id": event_id, "service": self.service}
         )
@@ -232,13 +232,3 @@ def _outcome_of(result: SubmitResult) -> Outcome:
         SubmissionStatus.SUCCESS: Outcome.SUBMITTED,
         SubmissionStatus.FAILED: Outcome.FAILED,
     }.get(result.status, Outcome.SKIPPED)
-
-
-def _event_id_in(body: str) -> str | None:
-    """The event id of a message that failed validation, if it can still be read."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    event_id = data.get("event_id") if isinstance(data, dict) else None
-    return event_id if isinstance(event_id, str) else None
