@@ -19,6 +19,7 @@ from infra.aws.store import DynamoStore
 from infra.local import SAMPLE_EVENTS
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
+from infra.local.state import recorded
 from infra.pipeline.importer import import_events, read_items
 from integrations.records import SubmissionStatus
 from integrations.registry import integration_names
@@ -84,7 +85,8 @@ def run_demo(
     summary = DemoSummary()
     with DraftEventsDestination(api_key=DEMO_API_KEY) as destination:
         options = RuntimeOptions(parameter_overrides={"TicketfairyBaseUrl": destination.base_url}, verbose=verbose)
-        with LocalRuntime(options) as runtime:
+        # Recorded while it runs: other commands (event-importer status ...) find it with no set-up.
+        with LocalRuntime(options) as runtime, recorded(runtime.state(destination_url=destination.base_url)):
             runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
             store = runtime.store()
 
