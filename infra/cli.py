@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
+from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from infra.aws.settings import OperationsSettings
@@ -74,14 +74,14 @@ class CommandGroup(TyperGroup):
         try:
             result = super().main(arguments, prog_name, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.format_message())
+        except NoArgsIsHelpError as exc:
+            typer.echo(exc.format_message())
             code = 2
         except (Exception, KeyboardInterrupt) as exc:
             failure = failure_for(exc)
             if failure is None or debug:
                 raise
-            errors.print(f"[red]error:[/] {escape(failure.message)}")
+            errors.print(f"[red]error:[/] {escape(failure.message)}", soft_wrap=True)
             code = failure.exit_code
         if standalone_mode:
             sys.exit(code)
@@ -131,7 +131,7 @@ WideOption = Annotated[bool, typer.Option("--wide", help="Show every cell whole,
 def target_for(stack: str | None, endpoint_url: str | None, profile: str | None, region: str | None) -> Target:
     """The command's target (see ``infra.interfaces.target``), announced on stderr."""
     target = resolve(stack=stack, endpoint_url=endpoint_url, profile=profile, region=region)
-    errors.print(target.describe(), markup=False)
+    errors.print(target.describe(), markup=False, soft_wrap=True)
     return target
 
 
@@ -408,16 +408,7 @@ def submissions_command(
 # -- import -----------------------------------------------------------------------------------
 
 
-FileArgument = Annotated[
-    Path,
-    typer.Argument(
-        help="JSON array or JSON lines; '-' reads standard input.",
-        exists=True,
-        dir_okay=False,
-        readable=True,
-        allow_dash=True,
-    ),
-]
+FileArgument = Annotated[str, typer.Argument(help="JSON array or JSON lines; '-' reads standard input.")]
 
 
 def _import_summary(result: ImportResult) -> str:
@@ -454,11 +445,14 @@ def import_command(
 
     Exits 1 when any line or item was refused (each is reported), 0 otherwise.
     """
+    if file != "-" and not Path(file).is_file():
+        # Checked before anything else: a typo must not wait for (or fail on) the target.
+        raise typer.BadParameter(f"no file {file!r}", param_hint="FILE")
     ops = _operations(stack, endpoint_url, profile, region)
-    if str(file) == "-":
+    if file == "-":
         items = list(read_items(sys.stdin.buffer))
     else:
-        with file.open("rb") as stream:
+        with Path(file).open("rb") as stream:
             items = list(read_items(stream))
     out = Output(as_json=as_json)
     parts: list[ImportResult] = []

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import botocore.exceptions
-import click
 import httpx
+import typer
 
 from infra.interfaces.target import TargetError
 from infra.operations import answer_for
@@ -32,10 +32,11 @@ class Failure:
 
 def failure_for(exc: BaseException) -> Failure | None:
     """The line and exit code for an expected failure; ``None`` for a bug (let it show its traceback)."""
-    if isinstance(exc, click.UsageError):
-        hint = f"; see `{exc.ctx.command_path} --help`" if exc.ctx is not None else ""
-        return Failure(f"{exc.format_message()}{hint}", USAGE)
-    if isinstance(exc, KeyboardInterrupt | click.Abort):
+    if isinstance(exc, typer.TyperException):  # typer's own click: usage errors and the like
+        context = getattr(exc, "ctx", None)
+        hint = f"; see `{context.command_path} --help`" if context is not None else ""
+        return Failure(f"{exc.format_message()}{hint}", exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt | typer.Abort):
         return Failure("interrupted", INTERRUPTED)
     refusal = answer_for(exc)
     if refusal is not None:
@@ -65,8 +66,8 @@ def failure_for(exc: BaseException) -> Failure | None:
         )
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return Failure(f"AWS: {exc}", FAILURE)
-    if isinstance(exc, httpx.TransportError):
-        return Failure(f"cannot reach {exc.request.url}: {exc}", FAILURE)
+    if isinstance(exc, httpx.HTTPError):
+        return Failure(f"the stand-in destination: {exc}", FAILURE)
     if isinstance(exc, OSError) and exc.filename is not None:
         return Failure(f"cannot read {exc.filename}: {exc.strerror}", FAILURE)
     return None
