@@ -16,6 +16,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer._click.exceptions import UsageError
 
 from infra.local import SAMPLE_EVENTS
 
@@ -90,9 +91,7 @@ def local_command(
     missing = [name for name in DESTINATION_PARAMETERS if name not in overrides]
     if not destination and missing:
         # Without the stand-in, the template's default would be the production URL.
-        raise typer.BadParameter(
-            f"--no-destination needs {', '.join(f'-p {name}=URL' for name in missing)}", param_hint="--no-destination"
-        )
+        raise UsageError(f"--no-destination needs {', '.join(f'-p {name}=URL' for name in missing)}")
     # Imported here: the runtime needs moto, which the CLI's other commands do not.
     from infra.aws.stack import load_template
     from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY
@@ -174,10 +173,7 @@ def _stand_in_faults(url: str | None, method: str, plan: dict[str, float] | None
     if url is None:
         state = current_state()
         if state is None or state.destination_url is None:
-            raise typer.BadParameter(
-                "no local runtime with a stand-in destination is running: start `event-importer local`",
-                param_hint="--url",
-            )
+            raise UsageError("no local runtime with a stand-in destination is running: start `event-importer local`")
         url = state.destination_url
     answer = httpx.request(method, url.rstrip("/") + FAULTS_PATH, json=plan, timeout=10)
     answer.raise_for_status()

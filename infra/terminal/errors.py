@@ -34,8 +34,11 @@ def failure_for(exc: BaseException) -> Failure | None:
     """The line and exit code for an expected failure; ``None`` for a bug (let it show its traceback)."""
     if isinstance(exc, typer.TyperException):  # typer's own click: usage errors and the like
         context = getattr(exc, "ctx", None)
-        hint = f"; see `{context.command_path} --help`" if context is not None else ""
-        return Failure(f"{exc.format_message()}{hint}", exc.exit_code)
+        # The command as typed, whatever the program was called (a test runner calls it "root").
+        command = " ".join(["event-importer", *context.command_path.split()[1:]]) if context is not None else ""
+        hint = f"; see `{command} --help`" if command else ""
+        message = exc.format_message().replace("Value error, ", "").replace(".;", ";")
+        return Failure(f"{message}{hint}", exc.exit_code)
     if isinstance(exc, KeyboardInterrupt | typer.Abort):
         return Failure("interrupted", INTERRUPTED)
     refusal = answer_for(exc)
