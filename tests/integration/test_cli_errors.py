@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 from infra import cli
 from infra.aws.stack import Stack, deploy
 from infra.operations import Operations
+from infra.runtime.operations import build_operations
 from tests.conftest import REGION
 
 runner = CliRunner()
@@ -74,7 +75,7 @@ def test_a_wrong_stack_says_what_to_do(stack: Stack) -> None:
 
 
 def test_an_integration_without_a_queue_is_not_deployed(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = cli.build_operations
+    real = build_operations
 
     def without_queues(*args: object, **kwargs: object) -> Operations:
         operations = real(*args, **kwargs)  # type: ignore[arg-type]
