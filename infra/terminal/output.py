@@ -56,7 +56,9 @@ class Output:
             return
         table = build_table(columns, rows, width=self.stdout.width, wide=self.wide, title=title)
         if self.wide:
-            self.stdout.print(table, width=UNLIMITED, crop=False)
+            # A console as wide as the widest row: print(width=...) may only narrow its console.
+            wide = Console(file=self.stdout.file, width=UNLIMITED, color_system=self.stdout.color_system)
+            wide.print(table, crop=False)
         else:
             self.stdout.print(table)
 

@@ -54,18 +54,23 @@ def format_time(value: dt.datetime | None) -> str:
 
 
 def fit_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> list[int]:
-    """Each column's width so that the table fits ``width``; text gives way first, then ids."""
+    """Each column's width so that the table fits ``width``: the widest id or text column gives way first."""
     natural = [max([len(column.header), *(len(row[index]) for row in rows)]) for index, column in enumerate(columns)]
     widths = list(natural)
     budget = width - GAP * (len(columns) - 1)
-    for kind in ("text", "id"):
-        shrinkable = [i for i, column in enumerate(columns) if column.kind == kind]
-        while sum(widths) > budget and shrinkable:
-            # Take one character at a time from the widest column that may still give one.
-            candidates = [i for i in shrinkable if widths[i] > max(MIN_WIDTH[kind], len(columns[i].header))]
+
+    def floor(index: int, minimum: dict[str, int]) -> int:
+        return max(minimum[columns[index].kind], len(columns[index].header))
+
+    # Take one character at a time from the widest id or text column that may still give one; if even
+    # that is not enough (a very narrow terminal), they go below their usual minimum, never dates or numbers.
+    for minimum in (MIN_WIDTH, dict.fromkeys(MIN_WIDTH, 1)):
+        shrinkable = [i for i, column in enumerate(columns) if column.kind in ("text", "id")]
+        while sum(widths) > budget:
+            candidates = [i for i in shrinkable if widths[i] > floor(i, minimum)]
             if not candidates:
                 break
-            widest = max(candidates, key=lambda i: widths[i])
+            widest = max(candidates, key=lambda i: (widths[i], columns[i].kind == "text"))
             widths[widest] -= 1
     return widths
 
