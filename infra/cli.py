@@ -242,9 +242,9 @@ def list_integrations(
         out.json(states)
         return
     columns = [
-        Column("integration"),
-        Column("queue"),
-        Column("function"),
+        Column("integration", "fixed"),
+        Column("queue", "fixed"),
+        Column("function", "fixed"),
         Column("settings"),
         Column("queued", "number"),
         Column("DLQ", "number"),
@@ -282,7 +282,7 @@ def status_command(
         return
     statuses = ["pending", "in_progress", "success", "failed", "skipped"]
     columns = [
-        Column("integration"),
+        Column("integration", "fixed"),
         *(Column(status.replace("_", " "), "number") for status in statuses),
         Column("queued", "number"),
         Column("DLQ", "number"),
@@ -308,35 +308,22 @@ def status_command(
 
 # -- events and submissions -----------------------------------------------------------------
 
-SUBMISSION_COLUMNS = [
-    Column("event", "id"),
-    Column("integration"),
-    Column("status"),
-    Column("tries", "number"),
-    Column("remote id", "id"),
-    Column("updated", "date"),
-    Column("last error"),
-]
 
-
-def _submission_rows(records: Sequence[SubmissionView], *, with_integration: bool) -> list[list[str]]:
-    rows = []
-    for record in records:
-        row = [
-            record.event_id,
-            record.integration,
-            record.status,
-            str(record.attempts),
-            record.remote_id or "",
-            format_time(record.updated_at),
-            (record.last_error or "").replace("\n", " "),
-        ]
-        rows.append(row if with_integration else row[:1] + row[2:])
-    return rows
-
-
-def _submission_columns(with_integration: bool) -> list[Column]:
-    return SUBMISSION_COLUMNS if with_integration else SUBMISSION_COLUMNS[:1] + SUBMISSION_COLUMNS[2:]
+def _submission_table(
+    records: Sequence[SubmissionView], *, with_integration: bool, wide: bool
+) -> tuple[list[Column], list[list[str]]]:
+    """Columns and rows of a record table; the remote id only with ``--wide`` (80 columns hold the rest)."""
+    cells: list[tuple[Column, Callable[[SubmissionView], str], bool]] = [
+        (Column("event", "id"), lambda r: r.event_id, True),
+        (Column("integration", "fixed"), lambda r: r.integration, with_integration),
+        (Column("status", "fixed"), lambda r: r.status, True),
+        (Column("tries", "number"), lambda r: str(r.attempts), True),
+        (Column("remote id", "id"), lambda r: r.remote_id or "", wide),
+        (Column("updated", "date"), lambda r: format_time(r.updated_at), True),
+        (Column("last error"), lambda r: (r.last_error or "").replace("\n", " "), True),
+    ]
+    shown = [(column, cell) for column, cell, show in cells if show]
+    return [column for column, _ in shown], [[cell(record) for _, cell in shown] for record in records]
 
 
 @events_app.command("show")
@@ -365,11 +352,8 @@ def event_show_command(
         out.line(f"date     {data.get('date') or ''}  {(data.get('time') or {}).get('timezone') or ''}".rstrip())
         out.line(f"source   {data.get('source_url') or ''}")
         out.line(f"version  {view.version}, cached {format_time(view.updated_at)}")
-    out.table(
-        _submission_columns(True),
-        _submission_rows(view.submissions, with_integration=True),
-        empty="no submission records yet",
-    )
+    columns, rows = _submission_table(view.submissions, with_integration=True, wide=wide)
+    out.table(columns, rows, empty="no submission records yet")
 
 
 @app.command("submissions")
@@ -395,11 +379,8 @@ def submissions_command(
     records = [record for page in pages for record in page.items]
     which = f"{status.value} " if status else ""
     where = f" for {integration}" if integration else ""
-    out.table(
-        _submission_columns(not integration),
-        _submission_rows(records, with_integration=not integration),
-        empty=f"no {which}submission records{where}",
-    )
+    columns, rows = _submission_table(records, with_integration=not integration, wide=wide)
+    out.table(columns, rows, empty=f"no {which}submission records{where}")
     more = [page.integration for page in pages if page.next_token]
     if more:
         out.note(f"more records than --limit {limit} for {', '.join(more)} (--json gives a next_token)")
@@ -548,7 +529,7 @@ def _show_replay(report: ReplayReport, out: Output) -> None:
         failed = [item for item in report.items if item.outcome != "queued"]
         if failed:
             out.table(
-                [Column("event", "id"), Column("version", "number"), Column("outcome"), Column("error")],
+                [Column("event", "id"), Column("version", "number"), Column("outcome", "fixed"), Column("error")],
                 [[item.event_id, str(item.version), item.outcome, item.error or ""] for item in failed],
                 empty="",
             )

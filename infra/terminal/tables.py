@@ -15,10 +15,10 @@ from typing import Literal
 
 from rich.table import Table
 
-Kind = Literal["text", "id", "date", "number"]
+Kind = Literal["text", "id", "date", "number", "fixed"]
 ELLIPSIS = "…"
 #: Narrowest an id or a text column is cut to: less tells nothing.
-MIN_WIDTH = {"text": 8, "id": 11, "date": 0, "number": 0}
+MIN_WIDTH = {"text": 8, "id": 11, "date": 0, "number": 0, "fixed": 0}
 #: Spaces between columns.
 GAP = 2
 
@@ -105,7 +105,7 @@ def build_table(
     for row in rows:
         cells = []
         for column, column_width, cell in zip(columns, widths, row, strict=True):
-            if wide or column.kind in ("date", "number"):
+            if wide or column.kind in ("date", "number", "fixed"):
                 cells.append(cell)
             elif column.kind == "id":
                 cells.append(middle_truncate(cell, column_width))
