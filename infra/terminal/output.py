@@ -57,7 +57,7 @@ class Output:
         table = build_table(columns, rows, width=self.stdout.width, wide=self.wide, title=title)
         if self.wide:
             # A console as wide as the widest row: print(width=...) may only narrow its console.
-            wide = Console(file=self.stdout.file, width=UNLIMITED, color_system=self.stdout.color_system)
+            wide = Console(file=self.stdout.file, width=UNLIMITED, no_color=self.stdout.no_color, highlight=False)
             wide.print(table, crop=False)
         else:
             self.stdout.print(table)
