@@ -538,15 +538,15 @@ def _show_replay(report: ReplayReport, out: Output) -> None:
         invalid = sum(1 for item in report.items if item.outcome == "invalid")
         problems = f", {invalid} could not be transformed" if invalid else ""
         out.line(
-            f"dry run: {report.selected} {report.selector} events for {report.integration}{problems}; "
+            f"dry run: {report.selected} events selected ({report.selector}) for {report.integration}{problems}; "
             f"nothing queued{more}"
         )
     elif report.selected == 0:
         out.line(f"no {report.selector} events for {report.integration}: nothing to queue")
     else:
         out.line(
-            f"queued {report.queued} of {report.selected} {report.selector} events on {report.integration}'s queue "
-            f"(replay {report.replay_id}){more}"
+            f"queued {report.queued} of {report.selected} events selected ({report.selector}) on "
+            f"{report.integration}'s queue (replay {report.replay_id}){more}"
         )
 
 

@@ -91,7 +91,7 @@ def test_a_dry_run_needs_no_secret_and_shapes_payloads_with_the_stacks_settings(
     assert result.stdout.splitlines()[0] == f"event {event_id_for(URL)} (version 1): dry_run"
     assert '"status": "Public"' in result.stdout
     assert "Leaked" not in result.stdout
-    assert result.stdout.splitlines()[-1] == "dry run: 1 all events for ticketfairy; nothing queued"
+    assert result.stdout.splitlines()[-1] == "dry run: 1 events selected (all) for ticketfairy; nothing queued"
 
 
 def test_status_and_submissions_show_a_pending_record_readably(stack: Stack, tmp_path: Path) -> None:
