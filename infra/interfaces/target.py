@@ -12,6 +12,7 @@ is an error that says what to set.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,13 +60,19 @@ class Target:
 
     def botocore_session(self) -> botocore.session.Session:
         """A session with this target's profile and credentials (dummy ones for a local endpoint without any)."""
-        session = botocore.session.Session(profile=self.profile)
-        if self.dummy_credentials:
-            session.set_credentials(*DUMMY_CREDENTIALS)
-        return session
+        return _session(self.profile, self.dummy_credentials)
 
     def boto3_session(self) -> boto3.Session:
         return boto3.Session(botocore_session=self.botocore_session(), region_name=self.region)
+
+
+@functools.cache
+def _session(profile: str | None, dummy_credentials: bool) -> botocore.session.Session:
+    # One per process and kind: a new session parses each service's model again (most of a command's time).
+    session = botocore.session.Session(profile=profile)
+    if dummy_credentials:
+        session.set_credentials(*DUMMY_CREDENTIALS)
+    return session
 
 
 def resolve(
