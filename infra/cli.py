@@ -34,11 +34,10 @@ from infra.aws.stack import Stack, StackNotFoundError, describe
 from infra.interfaces.target import DEFAULT_STACK, Target, resolve
 from infra.local import cli as local_cli
 from infra.operations import Operations
-from infra.operations.models import ImportResult, ReplayReport, SubmissionView
+from infra.operations.models import ImportResult, RedriveResult
 from infra.pipeline.importer import read_items
 from infra.runtime.operations import build_operations
-from infra.terminal import Column, Output, failure_for
-from infra.terminal.tables import format_time
+from infra.terminal import Output, failure_for, views
 from integrations.env import load_env_model
 from integrations.errors import ConfigurationError, NotDeployedError
 from integrations.operations import OperationsPort, ReplayRequest
@@ -218,14 +217,6 @@ def _callback(
 # -- integrations and status ----------------------------------------------------------------
 
 
-def _yes_no(value: bool | None) -> str:
-    return "?" if value is None else ("yes" if value else "no")
-
-
-def _depth(value: int | None) -> str:
-    return "-" if value is None else str(value)
-
-
 @integrations_app.command("list")
 def list_integrations(
     stack: StackOption = None,
@@ -237,32 +228,7 @@ def list_integrations(
 ) -> None:
     """Registered integrations: queue, function and settings in the target, and queue depths."""
     states = _operations(stack, endpoint_url, profile, region).integrations()
-    out = Output(as_json=as_json, wide=wide)
-    if as_json:
-        out.json(states)
-        return
-    columns = [
-        Column("integration", "fixed"),
-        Column("queue", "fixed"),
-        Column("function", "fixed"),
-        Column("settings"),
-        Column("queued", "number"),
-        Column("DLQ", "number"),
-        Column("fan-out"),
-    ]
-    rows = [
-        [
-            state.name,
-            _yes_no(state.deployed),
-            _yes_no(state.function),
-            state.settings or "?",
-            _depth(state.queue_depth),
-            _depth(state.dead_letter_depth),
-            "paused" if state.paused else "on",
-        ]
-        for state in states
-    ]
-    out.table(columns, rows, empty="no integrations are registered")
+    views.show_integrations(Output(as_json=as_json, wide=wide), states)
 
 
 @app.command("status")
@@ -276,54 +242,10 @@ def status_command(
 ) -> None:
     """Per integration: records by status, queue and DLQ depth, and the oldest pending record."""
     summary = _operations(stack, endpoint_url, profile, region).status()
-    out = Output(as_json=as_json, wide=wide)
-    if as_json:
-        out.json(summary)
-        return
-    statuses = ["pending", "in_progress", "success", "failed", "skipped"]
-    columns = [
-        Column("integration", "fixed"),
-        *(Column(status.replace("_", " "), "number") for status in statuses),
-        Column("queued", "number"),
-        Column("DLQ", "number"),
-    ]
-    rows = [
-        [
-            item.integration,
-            *(str(item.counts.get(status, 0)) for status in statuses),
-            _depth(item.queue_depth),
-            _depth(item.dead_letter_depth),
-        ]
-        for item in summary.integrations
-    ]
-    out.table(columns, rows, empty="no integrations are registered")
-    for item in summary.integrations:
-        oldest = item.oldest_pending
-        if oldest is not None:
-            out.line(
-                f"oldest pending for {item.integration}: event {oldest.event_id}, "
-                f"{oldest.status} since {format_time(oldest.updated_at)} ({oldest.attempts} attempts)"
-            )
+    views.show_status(Output(as_json=as_json, wide=wide), summary)
 
 
 # -- events and submissions -----------------------------------------------------------------
-
-
-def _submission_table(
-    records: Sequence[SubmissionView], *, with_integration: bool, wide: bool
-) -> tuple[list[Column], list[list[str]]]:
-    """Columns and rows of a record table; the remote id only with ``--wide`` (80 columns hold the rest)."""
-    cells: list[tuple[Column, Callable[[SubmissionView], str], bool]] = [
-        (Column("event", "id"), lambda r: r.event_id, True),
-        (Column("integration", "fixed"), lambda r: r.integration, with_integration),
-        (Column("status", "fixed"), lambda r: r.status, True),
-        (Column("tries", "number"), lambda r: str(r.attempts), True),
-        (Column("remote id", "id"), lambda r: r.remote_id or "", wide),
-        (Column("updated", "date"), lambda r: format_time(r.updated_at), True),
-        (Column("last error"), lambda r: (r.last_error or "").replace("\n", " "), True),
-    ]
-    shown = [(column, cell) for column, cell, show in cells if show]
-    return [column for column, _ in shown], [[cell(record) for _, cell in shown] for record in records]
 
 
 @events_app.command("show")
@@ -339,21 +261,7 @@ def event_show_command(
 ) -> None:
     """A cached event and its submission record for each integration."""
     view = _operations(stack, endpoint_url, profile, region).event(event_id, url=url)
-    out = Output(as_json=as_json, wide=wide)
-    if as_json:
-        out.json(view)
-        return
-    data = view.data or {}
-    out.line(f"event    {view.event_id}")
-    if view.data is None:
-        out.line("cached   no (removed)")
-    else:
-        out.line(f"title    {data.get('title', '')}")
-        out.line(f"date     {data.get('date') or ''}  {(data.get('time') or {}).get('timezone') or ''}".rstrip())
-        out.line(f"source   {data.get('source_url') or ''}")
-        out.line(f"version  {view.version}, cached {format_time(view.updated_at)}")
-    columns, rows = _submission_table(view.submissions, with_integration=True, wide=wide)
-    out.table(columns, rows, empty="no submission records yet")
+    views.show_event(Output(as_json=as_json, wide=wide), view)
 
 
 @app.command("submissions")
@@ -373,44 +281,13 @@ def submissions_command(
     names = [integration] if integration else [i.name for i in all_integrations()]
     pages = [ops.submissions(name, status.value if status else None, limit=limit) for name in names]
     out = Output(as_json=as_json, wide=wide)
-    if as_json:
-        out.json(pages[0] if integration else pages)
-        return
-    records = [record for page in pages for record in page.items]
-    which = f"{status.value} " if status else ""
-    where = f" for {integration}" if integration else ""
-    columns, rows = _submission_table(records, with_integration=not integration, wide=wide)
-    out.table(columns, rows, empty=f"no {which}submission records{where}")
-    more = [page.integration for page in pages if page.next_token]
-    if more:
-        out.note(f"more records than --limit {limit} for {', '.join(more)} (--json gives a next_token)")
+    views.show_submissions(out, pages, integration=integration, status=status.value if status else None, limit=limit)
 
 
 # -- import -----------------------------------------------------------------------------------
 
 
 FileArgument = Annotated[str, typer.Argument(help="JSON array or JSON lines; '-' reads standard input.")]
-
-
-def _import_summary(result: ImportResult) -> str:
-    return (
-        f"created {result.created}, updated {result.updated}, "
-        f"unchanged {result.unchanged}, invalid {len(result.invalid)}"
-    )
-
-
-def _show_import(result: ImportResult, out: Output) -> None:
-    if out.as_json:
-        out.json(result)
-    else:
-        for invalid in result.invalid:
-            out.note(f"skipped {invalid.label}: {'; '.join(invalid.problems)}")
-        for note in result.notes:
-            out.note(f"note {note}")
-        out.line(_import_summary(result))
-    # Scripts must be able to tell "all imported" from "some refused" without parsing the report.
-    if result.invalid:
-        raise typer.Exit(1)
 
 
 @app.command("import")
@@ -442,7 +319,14 @@ def import_command(
             chunk = items[start : start + IMPORT_CHUNK]
             parts.append(ops.import_items(chunk))
             advance(len(chunk))
-    _show_import(_merged(parts), out)
+    _finish_import(out, _merged(parts))
+
+
+def _finish_import(out: Output, result: ImportResult) -> None:
+    views.show_import(out, result)
+    # Scripts must be able to tell "all imported" from "some refused" without parsing the report.
+    if result.invalid:
+        raise typer.Exit(1)
 
 
 def _merged(parts: Sequence[ImportResult]) -> ImportResult:
@@ -472,7 +356,7 @@ def enrich_command(
     out = Output(as_json=as_json)
     with out.status("enriching cached events"):
         result = ops.enrich(only_missing_zone=not all_events)
-    _show_import(result, out)
+    _finish_import(out, result)
 
 
 # -- replay ---------------------------------------------------------------------------------
@@ -509,45 +393,9 @@ def replay_command(
     out = Output(as_json=as_json, wide=wide)
     with out.status(f"selecting {selector} events for {integration}"):
         report = ops.replay(request)
-    if as_json:
-        out.json(report)
-    else:
-        _show_replay(report, out)
+    views.show_replay(out, report)
     if not report.ok:
         raise typer.Exit(1)
-
-
-def _show_replay(report: ReplayReport, out: Output) -> None:
-    if report.dry_run:
-        for item in report.items:
-            out.line(f"event {item.event_id} (version {item.version}): {item.outcome}")
-            if item.payload is not None:
-                out.json(item.payload)
-            if item.error:
-                out.line(f"  {item.error}")
-    else:
-        failed = [item for item in report.items if item.outcome != "queued"]
-        if failed:
-            out.table(
-                [Column("event", "id"), Column("version", "number"), Column("outcome", "fixed"), Column("error")],
-                [[item.event_id, str(item.version), item.outcome, item.error or ""] for item in failed],
-                empty="",
-            )
-    more = " (--limit reached; more events match)" if report.truncated else ""
-    if report.dry_run:
-        invalid = sum(1 for item in report.items if item.outcome == "invalid")
-        problems = f", {invalid} could not be transformed" if invalid else ""
-        out.line(
-            f"dry run: {report.selected} events selected ({report.selector}) for {report.integration}{problems}; "
-            f"nothing queued{more}"
-        )
-    elif report.selected == 0:
-        out.line(f"no {report.selector} events for {report.integration}: nothing to queue")
-    else:
-        out.line(
-            f"queued {report.queued} of {report.selected} events selected ({report.selector}) on "
-            f"{report.integration}'s queue (replay {report.replay_id}){more}"
-        )
 
 
 # The former direct submission, kept as a name for scripts: it now queues, as replay does.
@@ -569,20 +417,7 @@ def dlq_show_command(
 ) -> None:
     """Count the DLQ's messages and show a few, with the reason each was dead-lettered (if recorded)."""
     view = _operations(stack, endpoint_url, profile, region).dead_letters(integration)
-    out = Output(as_json=as_json, wide=wide)
-    if as_json:
-        out.json(view)
-        return
-    if view.depth == 0:
-        out.line(f"{integration}'s dead-letter queue is empty")
-        return
-    out.line(f"{integration}'s dead-letter queue holds {view.depth} messages; the first {len(view.messages)}:")
-    out.table(
-        [Column("message", "id"), Column("event", "id"), Column("reason")],
-        [[message.message_id, message.event_id or "", message.reason] for message in view.messages],
-        empty="",
-    )
-    out.line(f"redrive them with: event-importer dlq redrive {integration}")
+    views.show_dead_letters(Output(as_json=as_json, wide=wide), view)
 
 
 @dlq_app.command("redrive")
@@ -600,7 +435,7 @@ def dlq_redrive_command(
     depth = ops.dead_letters(integration).depth
     total = min(depth, limit) if limit else depth
     out = Output(as_json=as_json)
-    moved, failed = 0, {}
+    moved, failed = 0, dict[str, str]()
     with out.progress("redriving", total=total) as advance:
         while limit is None or moved < limit:
             step = REDRIVE_CHUNK if limit is None else min(REDRIVE_CHUNK, limit - moved)
@@ -610,12 +445,7 @@ def dlq_redrive_command(
             advance(result.moved)
             if result.moved < step or result.failed:
                 break
-    if as_json:
-        out.json({"integration": integration, "moved": moved, "failed": failed})
-    else:
-        for message_id, error in failed.items():
-            out.note(f"not moved {message_id}: {error}")
-        out.line(f"moved {moved} messages from {integration}'s dead-letter queue back to its queue")
+    views.show_redrive(out, RedriveResult(integration=integration, moved=moved, failed=failed))
     if failed:
         raise typer.Exit(1)
 
