@@ -175,6 +175,7 @@ def _stand_in_faults(url: str | None, method: str, plan: dict[str, float] | None
         if state is None or state.destination_url is None:
             raise UsageError("no local runtime with a stand-in destination is running: start `event-importer local`")
         url = state.destination_url
+    Console(stderr=True).print(f"target: stand-in destination at {url}", markup=False, highlight=False, soft_wrap=True)
     answer = httpx.request(method, url.rstrip("/") + FAULTS_PATH, json=plan, timeout=10)
     answer.raise_for_status()
     result: dict[str, object] = answer.json()

@@ -171,9 +171,12 @@ def test_the_readme_walkthrough_runs_as_written(local_runtime: Walkthrough, monk
             result = runner.invoke(build_cli(), shlex.split(command)[1:])
             assert result.exit_code == 0, f"{command}\n{result.output}"
             # No option names the target: the state file does, and each operation says so.
-            assert command.startswith("event-importer stand-in") or result.stderr.startswith(
-                f"target: stack local on endpoint {running.endpoint_url}"
-            ), result.stderr
+            expected = (
+                f"target: stand-in destination at {running.destination_url}"
+                if command.startswith("event-importer stand-in")
+                else f"target: stack local on endpoint {running.endpoint_url}"
+            )
+            assert result.stderr.startswith(expected), result.stderr
             timings.append((command, time.monotonic() - started))
             if check(result):
                 break
