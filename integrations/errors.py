@@ -83,3 +83,7 @@ class BadRequestError(OperationError, ValueError):
 
 class NotFoundError(OperationError, LookupError):
     """What the request names does not exist (an event, a deployed integration)."""
+
+
+class NotDeployedError(NotFoundError):
+    """The deployment asked lacks a resource the request needs (a stack, an integration's queue)."""

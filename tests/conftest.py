@@ -37,6 +37,13 @@ def sealed_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
+@pytest.fixture(autouse=True)
+def private_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test finds a local runtime this machine runs (``event-importer local`` in a terminal) by accident."""
+    monkeypatch.setenv("EVENT_IMPORTER_STATE_DIR", str(tmp_path_factory.getbasetemp() / "runtime-state"))
+    monkeypatch.delenv("EVENT_IMPORTER_DEBUG", raising=False)
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """In-process moto for every AWS service."""

@@ -53,6 +53,10 @@ class StackError(RuntimeError):
     """The template could not be translated or deployed, or the stack is not there."""
 
 
+class StackNotFoundError(StackError):
+    """CloudFormation has no stack of that name (in that account, region or endpoint)."""
+
+
 def translate(template: Mapping[str, Any], iam: Any, region: str) -> dict[str, Any]:
     """CloudFormation for a SAM template, as ``sam deploy`` would submit it (code from a stub object)."""
     from samtranslator.parser.parser import Parser
@@ -157,12 +161,14 @@ def _session() -> boto3.Session:
 
 
 class _Clients:
-    def __init__(self, region: str | None, endpoint_url: str | None) -> None:
+    def __init__(self, region: str | None, endpoint_url: str | None, session: boto3.Session | None = None) -> None:
         self.region = region
         self.endpoint_url = endpoint_url
+        self.session = session
 
     def __call__(self, service: str) -> Any:
-        return _session().client(service, region_name=self.region, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        session = self.session or _session()
+        return session.client(service, region_name=self.region, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
 
 
 def deploy(
@@ -206,14 +212,21 @@ def deploy(
     return dataclasses.replace(stack, event_sources=mappings, template=translated)
 
 
-def describe(name: str, *, region: str | None = None, endpoint_url: str | None = None) -> Stack:
-    """The stack ``name`` as CloudFormation and Lambda describe it; ``StackError`` unless it was created."""
-    client = _Clients(region, endpoint_url)
+def describe(
+    name: str, *, region: str | None = None, endpoint_url: str | None = None, session: boto3.Session | None = None
+) -> Stack:
+    """The stack ``name`` as CloudFormation and Lambda describe it; ``StackError`` unless it was created.
+
+    ``session`` carries the caller's credentials (the CLI's target); by default, the environment's.
+    """
+    client = _Clients(region, endpoint_url, session)
     cloudformation = client("cloudformation")
     try:
         (description,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
     except cloudformation.exceptions.ClientError as exc:
-        raise StackError(f"no stack {name}: {exc}") from exc
+        if exc.response.get("Error", {}).get("Code") != "ValidationError":
+            raise  # access denied, expired token ...: the caller's to report
+        raise StackNotFoundError(f"no stack {name}: {exc}") from exc
     if description["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         raise StackError(f"stack {name} is {description['StackStatus']}: {description.get('StackStatusReason')}")
     listed = cloudformation.describe_stack_resources(StackName=name)["StackResources"]

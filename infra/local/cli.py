@@ -16,6 +16,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer._click.exceptions import UsageError
 
 from infra.local import SAMPLE_EVENTS
 
@@ -44,6 +45,11 @@ def _parse_overrides(pairs: list[str]) -> dict[str, str]:
     return overrides
 
 
+#: The template parameters that point each integration at its destination: with no stand-in, each must
+#: be given, so that a local runtime never delivers to a production URL by default.
+DESTINATION_PARAMETERS = ("TicketfairyBaseUrl",)
+
+
 def local_command(
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="Use this running moto server instead of starting one.")
@@ -53,7 +59,10 @@ def local_command(
     ] = None,
     destination: Annotated[
         bool,
-        typer.Option(help="Start a loopback stand-in for TicketFairy and point the integration at it."),
+        typer.Option(
+            help="Start a loopback stand-in for TicketFairy and point the integration at it "
+            "(--no-destination needs -p TicketfairyBaseUrl=URL)."
+        ),
     ] = True,
     secret: Annotated[
         list[str] | None,
@@ -66,15 +75,32 @@ def local_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
     api: Annotated[bool, typer.Option(help="Serve the operators' HTTP API (the API function) on loopback.")] = True,
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the HTTP API; 0 picks a free one.")] = 0,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast", help="Short batching windows, retries and visibility timeouts, 3 attempts: for a walkthrough."
+        ),
+    ] = False,
 ) -> None:
-    """Run the pipeline locally until Ctrl-C or SIGTERM: moto on loopback, the template's functions and sources."""
+    """Run the pipeline locally until Ctrl-C or SIGTERM: moto on loopback, the template's functions and sources.
+
+    While it runs, its addresses are in a state file (see ``infra/local/state.py``), so every other
+    command talks to it with no options and no AWS set-up.
+    """
+    overrides = _parse_overrides(parameter or [])
+    missing = [name for name in DESTINATION_PARAMETERS if name not in overrides]
+    if not destination and missing:
+        # Without the stand-in, the template's default would be the production URL.
+        raise UsageError(f"--no-destination needs {', '.join(f'-p {name}=URL' for name in missing)}")
     # Imported here: the runtime needs moto, which the CLI's other commands do not.
+    from infra.aws.stack import load_template
     from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY
     from infra.local.destination import DraftEventsDestination
+    from infra.local.fast import FAST_PARAMETERS, FAST_SUBMIT_ENVIRONMENT, fast_template, submit_functions
     from infra.local.runtime import LocalRuntime, RuntimeOptions
+    from infra.local.state import recorded
 
     configure_logging(verbose)
-    overrides = _parse_overrides(parameter or [])
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -82,19 +108,18 @@ def local_command(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    options = RuntimeOptions(endpoint_url=endpoint_url, verbose=verbose, serve_api=api, api_port=api_port)
+    if fast:
+        template = fast_template(load_template())
+        options.template = template
+        overrides = {**FAST_PARAMETERS, **overrides}
+        options.environment_overrides = {name: dict(FAST_SUBMIT_ENVIRONMENT) for name in submit_functions(template)}
     stand_in = DraftEventsDestination(api_key=DEMO_API_KEY) if destination else None
     try:
         if stand_in is not None:
             overrides.setdefault("TicketfairyBaseUrl", stand_in.start())
-        runtime = LocalRuntime(
-            RuntimeOptions(
-                endpoint_url=endpoint_url,
-                parameter_overrides=overrides,
-                verbose=verbose,
-                serve_api=api,
-                api_port=api_port,
-            )
-        )
+        options.parameter_overrides = overrides
+        runtime = LocalRuntime(options)
         runtime.start()
         try:
             secrets = _parse_overrides(secret or [])
@@ -103,18 +128,22 @@ def local_command(
             for name, value in secrets.items():
                 runtime.put_secure_parameter(name, value)
             env = runtime.environment("FanoutFunction")
-            console.print(f"[green]local runtime up[/] at {runtime.endpoint_url}")
-            console.print(f"  event cache table  {env['EVENT_CACHE_TABLE']}")
-            console.print(f"  submissions table  {env['SUBMISSIONS_TABLE']}")
-            if stand_in is not None:
-                console.print(f"  TicketFairy stand-in  {stand_in.base_url}")
-            if api:
-                console.print(f"  HTTP API  {runtime.api_url}  (Swagger UI: {runtime.api_url}/swagger)")
-            console.print(f"try: event-importer import FILE --endpoint-url {runtime.endpoint_url}")
-            console.print("Ctrl-C to stop")
-            # Wake up regularly: a wait with no timeout may not return promptly after a signal.
-            while not stop.wait(0.5):
-                pass
+            with recorded(runtime.state(destination_url=stand_in.base_url if stand_in else None)) as state_file:
+                console.print(f"[green]local runtime up[/] at {runtime.endpoint_url}{' (fast)' if fast else ''}")
+                console.print(f"  event cache table  {env['EVENT_CACHE_TABLE']}")
+                console.print(f"  submissions table  {env['SUBMISSIONS_TABLE']}")
+                if stand_in is not None:
+                    console.print(f"  TicketFairy stand-in  {stand_in.base_url}")
+                if api:
+                    console.print(f"  HTTP API  {runtime.api_url}  (Swagger UI: {runtime.api_url}/swagger)")
+                console.print(f"  state file  {state_file}", markup=False, highlight=False)
+                console.print("in another terminal (no options needed while this runs):")
+                console.print("  event-importer import examples/walkthrough.jsonl")
+                console.print("  event-importer status")
+                console.print("Ctrl-C to stop")
+                # Wake up regularly: a wait with no timeout may not return promptly after a signal.
+                while not stop.wait(0.5):
+                    pass
         finally:
             runtime.stop()
     finally:
@@ -123,8 +152,60 @@ def local_command(
     console.print("stopped")
 
 
+# -- the stand-in destination --------------------------------------------------------------
+
+stand_in_app = typer.Typer(
+    help="Break and fix the local runtime's stand-in destination (to watch retries and the DLQ).",
+    no_args_is_help=True,
+)
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", help="The stand-in's base URL (default: the running local runtime's)."),
+]
+
+
+def _stand_in_faults(url: str | None, method: str, plan: dict[str, float] | None = None) -> dict[str, object]:
+    import httpx
+
+    from infra.local.destination import FAULTS_PATH
+    from infra.local.state import current_state
+
+    if url is None:
+        state = current_state()
+        if state is None or state.destination_url is None:
+            raise UsageError("no local runtime with a stand-in destination is running: start `event-importer local`")
+        url = state.destination_url
+    Console(stderr=True).print(f"target: stand-in destination at {url}", markup=False, highlight=False, soft_wrap=True)
+    answer = httpx.request(method, url.rstrip("/") + FAULTS_PATH, json=plan, timeout=10)
+    answer.raise_for_status()
+    result: dict[str, object] = answer.json()
+    return result
+
+
+@stand_in_app.command("break")
+def stand_in_break(
+    rate: Annotated[
+        float, typer.Option("--rate", min=0.0, max=1.0, help="Share of calls that fail (503, a retryable error).")
+    ] = 1.0,
+    url: UrlOption = None,
+) -> None:
+    """Make the stand-in answer 503 Service Unavailable: deliveries are retried, then dead-lettered."""
+    _stand_in_faults(url, "PUT", {"fail_503": rate})
+    console.print(f"stand-in destination broken: {rate:.0%} of calls answer 503 (event-importer stand-in fix)")
+
+
+@stand_in_app.command("fix")
+def stand_in_fix(url: UrlOption = None) -> None:
+    """Make the stand-in answer normally again."""
+    _stand_in_faults(url, "DELETE")
+    console.print("stand-in destination fixed: every call is answered normally")
+
+
 def demo_command(
-    sample_file: Annotated[Path, typer.Option("--events", help="Events to import (JSON lines).")] = SAMPLE_EVENTS,
+    sample_file: Annotated[
+        Path,
+        typer.Option("--events", help="Events to import (JSON lines).", exists=True, dir_okay=False, readable=True),
+    ] = SAMPLE_EVENTS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
 ) -> None:

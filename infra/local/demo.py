@@ -9,22 +9,29 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import botocore.session
+
+from infra.aws.settings import OperationsSettings
 from infra.aws.store import DynamoStore
 from infra.local import SAMPLE_EVENTS
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
-from infra.pipeline.importer import import_events, read_items
+from infra.local.state import recorded
+from infra.operations import Operations
+from infra.pipeline.importer import read_items
+from infra.runtime.operations import build_operations
+from integrations.env import load_env_model
 from integrations.records import SubmissionStatus
 from integrations.registry import integration_names
 
 DEMO_API_KEY = "demo-ticketfairy-key"  # a local stand-in; never a real key
 API_KEY_PARAMETER = "TicketfairyApiKeyParameter"
+OPERATIONS_FUNCTION = "ReplayFunction"
 TERMINAL = (SubmissionStatus.SUCCESS, SubmissionStatus.FAILED)
 
 Progress = Callable[[int, int], None]
@@ -84,40 +91,44 @@ def run_demo(
     summary = DemoSummary()
     with DraftEventsDestination(api_key=DEMO_API_KEY) as destination:
         options = RuntimeOptions(parameter_overrides={"TicketfairyBaseUrl": destination.base_url}, verbose=verbose)
-        with LocalRuntime(options) as runtime:
+        # Recorded while it runs: other commands (event-importer status ...) find it with no set-up.
+        with LocalRuntime(options) as runtime, recorded(runtime.state(destination_url=destination.base_url)):
             runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
             store = runtime.store()
+            # Imports and counts go through the operations layer, as every operator's command does.
+            operations = build_operations(
+                load_env_model(OperationsSettings, runtime.environment(OPERATIONS_FUNCTION)),
+                session=botocore.session.Session(),
+            )
 
             with sample_file.open("rb") as stream:
                 items = list(read_items(stream))
             summary.events_in_file = len(items)
-            report = import_events(store.events, items)
+            report = operations.import_items(items)
             summary.invalid = [{"item": item.label, "errors": item.problems} for item in report.invalid]
-            summary.valid_events = len({outcome.event_id for outcome in report.outcomes})
+            summary.valid_events = len(set(report.event_ids))
 
             services = integration_names()
-            _wait_for_records(store, services, summary.valid_events, progress, started + timeout)
+            _wait_for_records(operations, summary.valid_events * len(services), progress, started + timeout)
             summary.drained = runtime.wait_until_drained(timeout=max(1.0, started + timeout - time.monotonic()))
-            summary.records_by_status = {service: _count(store, service) for service in services}
+            summary.records_by_status = _counts(operations)
             summary.latency_ms = _latency(store, services)
             summary.destination_creates = len(destination.accepted_creates())
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _count(store: DynamoStore, service: str) -> dict[str, int]:
-    counts = Counter(record.status.value for record in store.submissions.records(service))
-    return dict(sorted(counts.items()))
+def _counts(operations: Operations) -> dict[str, dict[str, int]]:
+    """Records by status (those there are), per integration."""
+    return {
+        item.integration: {status: count for status, count in sorted(item.counts.items()) if count}
+        for item in operations.status().integrations
+    }
 
 
-def _wait_for_records(
-    store: DynamoStore, services: list[str], valid: int, progress: Progress | None, deadline: float
-) -> None:
-    total = valid * len(services)
+def _wait_for_records(operations: Operations, total: int, progress: Progress | None, deadline: float) -> None:
     while time.monotonic() < deadline:
-        done = sum(
-            1 for service in services for status in TERMINAL for _ in store.submissions.event_ids(service, status)
-        )
+        done = sum(counts.get(status.value, 0) for counts in _counts(operations).values() for status in TERMINAL)
         if progress:
             progress(min(done, total), total)
         if done >= total:

@@ -44,6 +44,7 @@ from typing import Any, Literal, Self
 
 __all__ = [
     "DRAFT_EVENTS_PATH",
+    "FAULTS_PATH",
     "FAULT_KINDS",
     "LOST_ANSWERS",
     "DraftEventsDestination",
@@ -54,6 +55,12 @@ __all__ = [
 ]
 
 DRAFT_EVENTS_PATH = "/api/draft-events"
+#: The stand-in's own control route (``event-importer stand-in break|fix``): GET shows the fault plan,
+#: PUT/POST replaces it with the JSON object's ``FaultPlan`` fields, DELETE clears it. Never recorded.
+FAULTS_PATH = "/_stand-in/faults"
+_CONTROLLABLE = frozenset(
+    {"seed", "fail_503", "fail_429", "delay_beyond_timeout", "delay_seconds", "retry_after_seconds"}
+)
 REDACTED = "[redacted]"
 #: Larger bodies are refused (413) instead of read: SQS caps an event at 1 MiB anyway.
 MAX_BODY_BYTES = 1024 * 1024
@@ -291,6 +298,8 @@ class DraftEventsDestination:
 
     def _handle(self, method: str, path: str, headers: Mapping[str, str], raw: bytes | None) -> _Answer:
         """Decide the answer to one request and record it."""
+        if path.split("?", 1)[0] == FAULTS_PATH:
+            return self._control(method, raw)
         body = _decode(raw)
         answer, outcome, draft_id, fault = self._decide(method, path, headers, raw, body)
         stored_headers = {
@@ -362,6 +371,24 @@ class DraftEventsDestination:
         if fault == "delay_beyond_timeout":
             return _Answer(answer.status, answer.body, answer.headers, plan.delay_seconds), outcome, draft_id, fault
         return answer, outcome, draft_id, None
+
+    def _control(self, method: str, raw: bytes | None) -> _Answer:
+        """The control route's answer: the fault plan after the request (see ``FAULTS_PATH``)."""
+        if method == "DELETE":
+            self.set_faults(None)
+        elif method in ("PUT", "POST"):
+            body = _decode(raw)
+            if not isinstance(body, dict) or set(body) - _CONTROLLABLE:
+                return _error(400, f"expected a JSON object with some of {sorted(_CONTROLLABLE)}")
+            try:
+                self.set_faults(FaultPlan(**body))
+            except (TypeError, ValueError) as exc:
+                return _error(400, str(exc))
+        elif method != "GET":
+            return _error(405, f"{method} is not allowed on {FAULTS_PATH}")
+        with self._lock:
+            plan = self._faults
+        return _Answer(200, {name: getattr(plan, name) for name in sorted(_CONTROLLABLE)})
 
     def _create(
         self, body: Any, raw: bytes, key: str | None, plan: FaultPlan

@@ -11,6 +11,7 @@ translated template is polled here with its own settings.  With
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from infra.local.api import ApiFront, host_invoker
 from infra.local.host import FunctionHost
 from infra.local.server import MotoServer
 from infra.local.sources import QueueSettings, QueueSource, StreamSettings, StreamSource
+from infra.local.state import RuntimeState
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -280,6 +282,18 @@ class LocalRuntime:
                 aws_region=REGION,
                 aws_endpoint_url=self.endpoint_url,
             )
+        )
+
+    def state(self, *, destination_url: str | None = None) -> RuntimeState:
+        """Where this runtime listens, for its state file (``infra.local.state``)."""
+        return RuntimeState(
+            pid=os.getpid(),
+            endpoint_url=self.endpoint_url,
+            region=REGION,
+            stack=self.stack.name,
+            destination_url=destination_url,
+            api_url=self._api.url if self._api is not None else None,
+            started_at=dt.datetime.now(dt.UTC),
         )
 
     def put_secure_parameter(self, template_parameter: str, value: str) -> None:

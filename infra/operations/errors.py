@@ -10,11 +10,17 @@ bug or an outage and is not dressed up as the caller's fault.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from integrations.errors import BadRequestError, ConfigurationError, NotFoundError, UnknownIntegrationError
+from integrations.errors import (
+    BadRequestError,
+    ConfigurationError,
+    NotDeployedError,
+    NotFoundError,
+    UnknownIntegrationError,
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,8 @@ class ErrorAnswer:
     status: int
     kind: str
     message: str
+    #: The CLI's exit code when it is not the one the status implies.
+    cli_exit_code: int | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, object]:
         return {"error": self.kind, "message": self.message, "status": self.status}
@@ -31,6 +39,8 @@ class ErrorAnswer:
     @property
     def exit_code(self) -> int:
         """The CLI's exit code: 2 for a request that cannot be done as asked (as for usage errors), 1 otherwise."""
+        if self.cli_exit_code is not None:
+            return self.cli_exit_code
         return 2 if self.status < 500 else 1
 
 
@@ -47,6 +57,9 @@ def answer_for(exc: BaseException) -> ErrorAnswer | None:
     """The answer for a refusal, or ``None`` for an unexpected error (which the front door reports as such)."""
     if isinstance(exc, ValidationError):
         return ErrorAnswer(400, "bad_request", validation_message(exc))
+    if isinstance(exc, NotDeployedError):
+        # The request was right; the deployment is not there (yet): a failure, not a usage error.
+        return ErrorAnswer(404, "not_deployed", str(exc), cli_exit_code=1)
     if isinstance(exc, BadRequestError):
         return ErrorAnswer(400, "bad_request", str(exc))
     if isinstance(exc, NotFoundError | UnknownIntegrationError):

@@ -70,6 +70,10 @@ class IntegrationState(BaseModel):
     interfaces: list[str]
     queue_depth: int | None = None
     dead_letter_depth: int | None = None
+    #: Has a submit function in this deployment (``None``: not known where this runs).
+    function: bool | None = None
+    #: ``ok``, or what is wrong with the function's settings for this integration (``None``: not known).
+    settings: str | None = None
 
 
 class EventView(BaseModel):

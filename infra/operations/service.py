@@ -47,13 +47,15 @@ from infra.operations.models import (
     SubmissionPage,
     submission_view,
 )
-from infra.pipeline.importer import InvalidItem, import_events
+from infra.pipeline.importer import ImportReport, InvalidItem, enrich_events, import_events
 from infra.pipeline.messages import QueueMessage, event_id_in
 from infra.pipeline.redrive import redrive
 from integrations.base import BaseSelector, Integration
 from integrations.errors import (
     BadRequestError,
+    ConfigurationError,
     InvalidEventError,
+    NotDeployedError,
     NotFoundError,
     PermanentSubmitError,
     UnknownIntegrationError,
@@ -93,6 +95,10 @@ class Operations:
     ``queues`` maps integration name -> its ``Queues`` (the deployment's; an
     integration without an entry is registered but not deployed).
     ``environ`` holds the settings that shape payloads (for dry runs).
+    ``submit_environments``, when the caller knows them (the CLI reads them
+    from the stack), maps integration name -> its submit function's
+    environment, so ``integrations()`` can say whether each has a function
+    and valid settings.
     """
 
     def __init__(
@@ -105,6 +111,7 @@ class Operations:
         max_inline_bytes: int,
         environ: Mapping[str, str] | None = None,
         new_replay_id: Callable[[], str] | None = None,
+        submit_environments: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.store = store
         self.sqs = sqs
@@ -113,6 +120,7 @@ class Operations:
         self.max_inline_bytes = max_inline_bytes
         self.environ = environ
         self._new_replay_id = new_replay_id or _replay_id
+        self.submit_environments = submit_environments
 
     # -- integrations ---------------------------------------------------------------
 
@@ -127,7 +135,9 @@ class Operations:
         try:
             return self.queues[name]
         except KeyError:
-            raise NotFoundError(f"integration {name!r} has no queue in this deployment") from None
+            raise NotDeployedError(
+                f"integration {name!r} has no queue in this deployment: deploy the current template.yaml"
+            ) from None
 
     def integrations(self) -> list[IntegrationState]:
         """Every registered integration: capabilities, selectors, interfaces and queue depths."""
@@ -146,9 +156,23 @@ class Operations:
                     interfaces=integration.interfaces(),
                     queue_depth=self._depth(queues.queue_url) if queues else None,
                     dead_letter_depth=self._depth(queues.dead_letter_queue_url) if queues else None,
+                    **self._function_state(integration),
                 )
             )
         return states
+
+    def _function_state(self, integration: Integration) -> dict[str, Any]:
+        """Whether the integration has a submit function here, and whether its settings load (never their values)."""
+        if self.submit_environments is None:
+            return {}
+        environment = self.submit_environments.get(integration.name)
+        if environment is None:
+            return {"function": False, "settings": "no submit function"}
+        try:
+            integration.load_config(environment)
+        except ConfigurationError as exc:
+            return {"function": True, "settings": str(exc)}
+        return {"function": True, "settings": "ok"}
 
     # -- events and submissions ------------------------------------------------------
 
@@ -204,15 +228,15 @@ class Operations:
             )
             for index, item in enumerate(items, start=1)
         )
-        report = import_events(self.store.events, labelled)
-        return ImportResult(
-            created=report.count("created"),
-            updated=report.count("updated"),
-            unchanged=report.count("unchanged"),
-            invalid=[ImportItemProblem(label=item.label, problems=item.problems) for item in report.invalid],
-            notes=[str(note) for note in report.notes],
-            event_ids=[outcome.event_id for outcome in report.outcomes],
-        )
+        return _import_result(import_events(self.store.events, labelled))
+
+    def import_items(self, items: Iterable[tuple[str, Mapping[str, Any] | InvalidItem]]) -> ImportResult:
+        """Import items already read and labelled (``importer.read_items``: the CLI's files, any size)."""
+        return _import_result(import_events(self.store.events, items))
+
+    def enrich(self, *, only_missing_zone: bool = True) -> ImportResult:
+        """Resolve and store the time zone of cached events, as an import would; changed ones are re-delivered."""
+        return _import_result(enrich_events(self.store.events, only_missing_zone=only_missing_zone))
 
     # -- replay ------------------------------------------------------------------------
 
@@ -353,7 +377,7 @@ class Operations:
     def _dead_letter_url(self, integration: str) -> str:
         url = self._queues(integration).dead_letter_queue_url
         if url is None:
-            raise NotFoundError(f"integration {integration!r} has no dead-letter queue in this deployment")
+            raise NotDeployedError(f"integration {integration!r} has no dead-letter queue in this deployment")
         return url
 
     # -- status --------------------------------------------------------------------------
@@ -394,6 +418,17 @@ class Operations:
             ],
         )["Attributes"]
         return sum(int(value) for value in attributes.values())
+
+
+def _import_result(report: ImportReport) -> ImportResult:
+    return ImportResult(
+        created=report.count("created"),
+        updated=report.count("updated"),
+        unchanged=report.count("unchanged"),
+        invalid=[ImportItemProblem(label=item.label, problems=item.problems) for item in report.invalid],
+        notes=[str(note) for note in report.notes],
+        event_ids=[outcome.event_id for outcome in report.outcomes],
+    )
 
 
 def _replay_id() -> str:

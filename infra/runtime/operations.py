@@ -16,9 +16,18 @@ from infra.runtime.logs import secure_logging
 from integrations.env import load_env_model
 
 
-def build_operations(settings: OperationsSettings, environ: Mapping[str, str] | None = None) -> Operations:
-    """An ``Operations`` on the deployment ``settings`` describe (also the CLI's, from a stack's function)."""
-    session = botocore.session.get_session()
+def build_operations(
+    settings: OperationsSettings,
+    environ: Mapping[str, str] | None = None,
+    *,
+    session: botocore.session.Session | None = None,
+    submit_environments: Mapping[str, Mapping[str, str]] | None = None,
+) -> Operations:
+    """An ``Operations`` on the deployment ``settings`` describe (also the CLI's, from a stack's function).
+
+    ``session`` carries the caller's credentials (the CLI's target); by default, the environment's.
+    """
+    session = session or botocore.session.get_session()
     sqs = boto3.session.Session(botocore_session=session).client(
         "sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
     )
@@ -32,6 +41,7 @@ def build_operations(settings: OperationsSettings, environ: Mapping[str, str] | 
         paused=settings.disabled_integrations,
         max_inline_bytes=settings.max_inline_event_bytes,
         environ=environ,
+        submit_environments=submit_environments,
     )
 
 

@@ -24,9 +24,12 @@ def submit_url(
     stack: Annotated[str, typer.Option("--stack", envvar="EVENT_IMPORTER_STACK", help="Stack name.")] = "local",
     endpoint_url: Annotated[
         str | None,
-        typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint (the local runtime's)."),
+        typer.Option(
+            "--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint (default: the running local runtime's)."
+        ),
     ] = None,
-    region: Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")] = None,
+    # No envvar: AWS_REGION is the usual AWS configuration, which a running local runtime outranks.
+    region: Annotated[str | None, typer.Option("--region", help="AWS region (targets AWS).")] = None,
 ) -> None:
     """Submit one event to TicketFairy by its source URL, through TicketFairy's queue."""
     host: CommandHost = ctx.obj

@@ -18,9 +18,11 @@ runner = CliRunner()
 
 
 def successes(endpoint: list[str]) -> int:
-    table = runner.invoke(app, ["submissions", "--integration", "ticketfairy", "--status", "success", *endpoint])
-    assert table.exit_code == 0, table.output
-    return table.output.count("success")
+    page = runner.invoke(
+        app, ["submissions", "--integration", "ticketfairy", "--status", "success", "--json", *endpoint]
+    )
+    assert page.exit_code == 0, page.output
+    return len(json.loads(page.stdout)["items"])
 
 
 def test_import_then_submissions_against_the_local_runtime(

@@ -52,8 +52,9 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_local_stops_cleanly_and_frees_its_ports(stop_signal: signal.Signals, tmp_path: Path) -> None:
+def test_local_stops_cleanly_on_sigterm_and_frees_its_ports(tmp_path: Path) -> None:
+    # Ctrl-C is tested on the README walkthrough's runtime (tests/e2e/test_quickstart.py): one start fewer.
+    stop_signal = signal.SIGTERM
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     process = subprocess.Popen(
         [*CLI, "local"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -52,7 +52,9 @@ def test_redrive_after_crashes_between_answer_and_record_creates_no_duplicate() 
 
             # And the function is fixed, then an operator redrives the DLQ
             runtime.update_environment(SUBMIT, FAST_RETRIES)
-            result = CliRunner().invoke(app, ["dlq", "redrive", "ticketfairy", "--endpoint-url", runtime.endpoint_url])
+            result = CliRunner().invoke(
+                app, ["dlq", "redrive", "ticketfairy", "--endpoint-url", runtime.endpoint_url, "--json"]
+            )
             assert result.exit_code == 0, result.output
             assert json.loads(result.stdout)["moved"] == 1
             assert runtime.wait_until_drained(timeout=60)
@@ -69,10 +71,10 @@ def test_redrive_after_crashes_between_answer_and_record_creates_no_duplicate() 
 
 
 def test_dlq_show_and_an_empty_redrive(runtime: LocalRuntime) -> None:
-    show = CliRunner().invoke(app, ["dlq", "show", "ticketfairy", "--endpoint-url", runtime.endpoint_url])
+    show = CliRunner().invoke(app, ["dlq", "show", "ticketfairy", "--endpoint-url", runtime.endpoint_url, "--json"])
     assert show.exit_code == 0, show.output
     assert json.loads(show.stdout)["depth"] == 0
-    empty = CliRunner().invoke(app, ["dlq", "redrive", "ticketfairy", "--endpoint-url", runtime.endpoint_url])
+    empty = CliRunner().invoke(app, ["dlq", "redrive", "ticketfairy", "--endpoint-url", runtime.endpoint_url, "--json"])
     assert json.loads(empty.stdout)["moved"] == 0
     unknown = CliRunner().invoke(app, ["dlq", "redrive", "nope", "--endpoint-url", runtime.endpoint_url])
     assert unknown.exit_code != 0

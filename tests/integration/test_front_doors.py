@@ -133,7 +133,9 @@ def test_the_cli_replays_through_the_queue_and_ticketfairys_command_dry_runs(sta
     assert json.loads(dry.stdout)["items"][0]["payload"]["data"]["attributes"]["venue"] == "Hall"
     assert queue_depth(stack) == 0
 
-    queued = runner.invoke(app, ["replay", "ticketfairy", "--selector", "by-url", "--url", URL, "--stack", stack.name])
+    queued = runner.invoke(
+        app, ["replay", "ticketfairy", "--selector", "by-url", "--url", URL, "--stack", stack.name, "--json"]
+    )
     assert queued.exit_code == 0, queued.output
     assert json.loads(queued.stdout)["queued"] == 1
     assert queue_depth(stack) == 1
