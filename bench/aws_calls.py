@@ -5,9 +5,9 @@ handler -> queue -> submit handler -> submission records, in the batch
 sizes template.yaml gives the event sources.  Calls are counted through
 botocore's events while a stage's code runs; the driver's own calls (what
 Lambda's event source mappings do: reading the stream, receiving and
-deleting messages) are not counted.  The submit function's wiring is built
-before counting, as in a warm container: its one SSM read per container is
-not a per-event cost.
+deleting messages) are not counted.  Both functions' wiring is built before
+counting, as in a warm container: the submit function's one SSM read per
+container is not a per-event cost.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def run(*, quick: bool = False) -> BenchmarkResult:
     calls = AwsCallLog()
     with sandbox(calls=calls) as stack:
         events = sample_events(count)
+        stack.fanout_service()
         stack.submit_worker()
         with calls.recording("import"):
             stack.import_events(events)

@@ -38,6 +38,7 @@ from infra.aws.store import DynamoStore
 from infra.local.eventsources import LocalContext, sqs_event, stream_event
 from infra.local.make_samples import is_invalid, load_samples
 from infra.pipeline.importer import import_events
+from infra.runtime.fanout import fanout_service
 from infra.runtime.submit import submit_worker
 from integrations import registry
 from integrations.env import load_env_model
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_sqs import SQSClient
 
+    from infra.pipeline.fanout import FanOut
     from infra.pipeline.worker import SubmitWorker
 
 __all__ = [
@@ -386,6 +388,15 @@ class Stack:
             stream_event(records[start : start + size], stream_arn=self.stream_arn, region=REGION)
             for start in range(0, len(records), size)
         ]
+
+    def fanout_service(self) -> FanOut:
+        """The fan-out function's wiring, built as its first invocation would build it (its client watched)."""
+        self._use_env(FANOUT_FUNCTION)
+        service = fanout_service()
+        if self.calls is not None:
+            # Its SQS client comes from a botocore session of its own, not boto3's default one.
+            self.calls.watch(service.publisher.client.meta.events)
+        return service
 
     def call_fanout(self, event: Mapping[str, Any]) -> PartialItemFailureResponse:
         """Invoke the fan-out handler named in the template (imported here: after the log level is set)."""

@@ -151,6 +151,11 @@ class QueuePublisher:
         self._backoff_seconds = backoff_seconds
         self._sleep = sleep
 
+    @property
+    def client(self) -> SQSClient:
+        """The SQS client it sends through."""
+        return self._client
+
     def publish(self, messages: Iterable[OutgoingMessage]) -> PublishReport:
         """Send ``messages``; a message that still cannot be sent is reported, by key, not raised.
 

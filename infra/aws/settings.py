@@ -19,7 +19,9 @@ DEFAULT_MAX_INLINE_EVENT_BYTES = 256 * 1024
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # Built at the first validation, not at import: a function validates one of these
+    # models once, and building the others' validators would only lengthen its cold start.
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class TableSettings(_Settings):

@@ -7,9 +7,11 @@ back exactly when the next attempt is due.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,12 +46,24 @@ class RetryPolicy:
 
 
 class QueueControl:
-    """The two things a worker does to its own queue: postpone a message, or dead-letter it."""
+    """The two things a worker does to its own queue: postpone a message, or dead-letter it.
 
-    def __init__(self, sqs: SQSClient, queue_url: str | None, dead_letter_queue_url: str | None) -> None:
-        self.sqs = sqs
+    ``sqs`` is a client, or a function that makes one at the first use: a
+    batch that only succeeds never touches its queue, and building an SQS
+    client (service model, endpoint rules) is a good part of a cold start.
+    """
+
+    def __init__(
+        self, sqs: SQSClient | Callable[[], SQSClient], queue_url: str | None, dead_letter_queue_url: str | None
+    ) -> None:
+        self._sqs = sqs
         self.queue_url = queue_url
         self.dead_letter_queue_url = dead_letter_queue_url
+
+    @functools.cached_property
+    def sqs(self) -> SQSClient:
+        """The queue's client, made at the first call that needs it."""
+        return self._sqs() if callable(self._sqs) else self._sqs
 
     def postpone(self, receipt_handle: str, seconds: int) -> None:
         """Make the message visible again in ``seconds``; on failure SQS's own timeout still applies."""

@@ -23,6 +23,7 @@ from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
 from infra.local.eventsources import LocalContext, sqs_event, stream_event
 from infra.pipeline.importer import import_events
+from infra.runtime.fanout import fanout_service
 from integrations.env import load_env_model
 from integrations.event_data import event_id_for
 from integrations.records import ChangeKind, SubmissionStatus
@@ -285,15 +286,11 @@ def many_events(count: int) -> list[dict[str, Any]]:
     ]
 
 
-def test_fanout_uses_as_few_send_calls_as_the_limits_allow(
-    pipeline: Pipeline, ticketfairy: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fanout_uses_as_few_send_calls_as_the_limits_allow(pipeline: Pipeline, ticketfairy: respx.MockRouter) -> None:
     calls: list[int] = []
-    # A fresh default session for this test only, so the hook reaches the fan-out's client.
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    boto3.DEFAULT_SESSION.events.register(
+    # The fan-out function's wiring, as its first invocation builds it: the hook goes on its own client.
+    pipeline._use_env("FanoutFunction")
+    fanout_service().publisher.client.meta.events.register(
         "provide-client-params.sqs.SendMessageBatch", lambda params, **_: calls.append(len(params["Entries"]))
     )
     pipeline.import_(many_events(25))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import boto3
+import botocore.session
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from pydantic import SecretStr
 
-from infra.aws.secrets import resolve_secret
+from infra.aws.secrets import SecretResolver, resolve_secret
 from integrations.env import load_env_model
 from integrations.errors import ConfigurationError
 from integrations.ticketfairy.config import DEFAULT_BASE_URL, ENV_PREFIX, TicketFairyConfig
@@ -72,10 +73,24 @@ def test_values_are_cached_for_max_age() -> None:
 @pytest.mark.usefixtures("aws")
 def test_max_age_zero_caches_nothing() -> None:
     put_parameter("first-key")
-    assert resolve_secret(None, PARAMETER, None, max_age=0).get_secret_value() == "first-key"
+    uncached = SecretResolver(max_age=0)
+    assert uncached(None, PARAMETER, None).get_secret_value() == "first-key"
     put_parameter("rotated-key")
 
-    assert resolve_secret(None, PARAMETER, None, max_age=0).get_secret_value() == "rotated-key"
+    assert uncached(None, PARAMETER, None).get_secret_value() == "rotated-key"
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_resolver_on_a_session_reads_through_its_own_clients_and_cache() -> None:
+    put_parameter("first-key")
+    boto3.client("secretsmanager").create_secret(Name=SECRET, SecretBinary=KEY_VALUE.encode())
+    resolver = SecretResolver(botocore.session.get_session())
+
+    assert resolver(None, PARAMETER, None).get_secret_value() == "first-key"
+    assert resolver(None, None, SECRET).get_secret_value() == KEY_VALUE
+    put_parameter("rotated-key")
+    assert resolver(None, PARAMETER, None).get_secret_value() == "first-key"
+    assert resolver(None, PARAMETER, None, force=True).get_secret_value() == "rotated-key"
 
 
 @pytest.mark.usefixtures("aws")
