@@ -88,6 +88,7 @@ class SubmissionLedger(Protocol):
         response_summary: str | None = None,
         change: ChangeKind | None = None,
         permanent: bool = False,
+        sent_fingerprint: str | None = None,
     ) -> SubmissionRecord: ...
 
     def event_ids(self, service: str, status: SubmissionStatus | None = None) -> Iterator[str]: ...

@@ -76,6 +76,8 @@ class SubmissionRecord:
     #: outcome (the destination's id) is not known: set before the call, cleared on success.
     #: While it is set the destination may hold a draft this record cannot yet address.
     create_hash: str | None = None
+    #: ``Integration.sent_fingerprint`` of the last version delivered: a change with the same one is not sent.
+    sent_fingerprint: str | None = None
     lease_until: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None

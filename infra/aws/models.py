@@ -74,6 +74,7 @@ class SubmissionModel(Model):
     change = UnicodeAttribute(null=True)
     permanent = BooleanAttribute(null=True)
     create_hash = UnicodeAttribute(null=True)
+    sent_fingerprint = UnicodeAttribute(null=True)
     lease_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

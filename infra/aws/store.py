@@ -105,6 +105,7 @@ def _to_record(item: SubmissionModel) -> SubmissionRecord:
         change=ChangeKind(item.change) if item.change else None,
         permanent=bool(item.permanent),
         create_hash=item.create_hash,
+        sent_fingerprint=item.sent_fingerprint,
         lease_until=item.lease_until,
         created_at=item.created_at,
         updated_at=item.updated_at,
@@ -351,6 +352,7 @@ class DynamoSubmissionLedger:
         response_summary: str | None = None,
         change: ChangeKind | None = None,
         permanent: bool = False,
+        sent_fingerprint: str | None = None,
     ) -> SubmissionRecord:
         """Record the outcome of a claimed attempt and release the lease.
 
@@ -374,6 +376,12 @@ class DynamoSubmissionLedger:
             permanent=permanent if status is SubmissionStatus.FAILED else None,
             # Known once a create succeeded (the id is recorded) or the removal is done.
             create_hash=None if status is SubmissionStatus.SUCCESS else claimed.create_hash,
+            # What a delivered version sent; other outcomes keep the last delivery's.
+            sent_fingerprint=(
+                sent_fingerprint
+                if status is SubmissionStatus.SUCCESS and sent_fingerprint
+                else claimed.sent_fingerprint
+            ),
             lease_until=None,
             created_at=claimed.created_at or now,
             updated_at=now,
