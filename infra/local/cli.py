@@ -69,9 +69,10 @@ def local_command(
 ) -> None:
     """Run the pipeline locally until Ctrl-C or SIGTERM: moto on loopback, the template's functions and sources."""
     # Imported here: the runtime needs moto, which the CLI's other commands do not.
-    from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY
+    from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY, DEMO_WEBHOOK_SECRET, WEBHOOK_SECRET_PARAMETER
     from infra.local.destination import DraftEventsDestination
     from infra.local.runtime import LocalRuntime, RuntimeOptions
+    from infra.local.webhook_receiver import WebhookReceiver
 
     configure_logging(verbose)
     overrides = _parse_overrides(parameter or [])
@@ -83,9 +84,12 @@ def local_command(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     stand_in = DraftEventsDestination(api_key=DEMO_API_KEY) if destination else None
+    receiver = WebhookReceiver([DEMO_WEBHOOK_SECRET]) if destination else None
     try:
         if stand_in is not None:
             overrides.setdefault("TicketfairyBaseUrl", stand_in.start())
+        if receiver is not None:
+            overrides.setdefault("WebhookUrl", receiver.start())
         runtime = LocalRuntime(
             RuntimeOptions(
                 endpoint_url=endpoint_url,
@@ -100,6 +104,8 @@ def local_command(
             secrets = _parse_overrides(secret or [])
             if stand_in is not None:
                 secrets.setdefault(API_KEY_PARAMETER, DEMO_API_KEY)
+            if receiver is not None:
+                secrets.setdefault(WEBHOOK_SECRET_PARAMETER, DEMO_WEBHOOK_SECRET)
             for name, value in secrets.items():
                 runtime.put_secure_parameter(name, value)
             env = runtime.environment("FanoutFunction")
@@ -108,6 +114,8 @@ def local_command(
             console.print(f"  submissions table  {env['SUBMISSIONS_TABLE']}")
             if stand_in is not None:
                 console.print(f"  TicketFairy stand-in  {stand_in.base_url}")
+            if receiver is not None:
+                console.print(f"  webhook receiver  {receiver.url}  (verifies every signature)")
             if api:
                 console.print(f"  HTTP API  {runtime.api_url}  (Swagger UI: {runtime.api_url}/swagger)")
             console.print(f"try: event-importer import FILE --endpoint-url {runtime.endpoint_url}")
@@ -120,6 +128,8 @@ def local_command(
     finally:
         if stand_in is not None:
             stand_in.stop()
+        if receiver is not None:
+            receiver.stop()
     console.print("stopped")
 
 
@@ -171,5 +181,9 @@ def print_summary(summary: DemoSummary) -> None:
     console.print(
         f"{summary.valid_events} valid events of {summary.events_in_file}; destination accepted "
         f"{summary.destination_creates} drafts in {summary.seconds:.1f} s; queues drained: {summary.drained}"
+    )
+    console.print(
+        f"webhook receiver: {summary.webhook_messages} signed messages verified, "
+        f"{summary.webhook_invalid_signatures} with a bad signature"
     )
     console.print("[green]ok[/]" if summary.ok else "[red]not every valid event was submitted[/]")

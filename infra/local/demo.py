@@ -19,12 +19,16 @@ from infra.aws.store import DynamoStore
 from infra.local import SAMPLE_EVENTS
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
+from infra.local.webhook_receiver import WebhookReceiver
 from infra.pipeline.importer import import_events, read_items
 from integrations.records import SubmissionStatus
 from integrations.registry import integration_names
 
 DEMO_API_KEY = "demo-ticketfairy-key"  # a local stand-in; never a real key
 API_KEY_PARAMETER = "TicketfairyApiKeyParameter"
+#: The loopback receiver's signing secret (Standard Webhooks' whsec_ + base64); never a real one.
+DEMO_WEBHOOK_SECRET = "whsec_ZGVtby13ZWJob29rLXNpZ25pbmctc2VjcmV0LTMyYnk="  # noqa: S105 - a local stand-in's
+WEBHOOK_SECRET_PARAMETER = "WebhookSecretParameter"  # noqa: S105 - a template parameter's name
 TERMINAL = (SubmissionStatus.SUCCESS, SubmissionStatus.FAILED)
 
 Progress = Callable[[int, int], None]
@@ -39,6 +43,9 @@ class DemoSummary:
     invalid: list[dict[str, Any]] = field(default_factory=list)
     records_by_status: dict[str, dict[str, int]] = field(default_factory=dict)
     destination_creates: int = 0
+    #: Messages the webhook receiver accepted (each signature verified), and any whose signature did not verify.
+    webhook_messages: int = 0
+    webhook_invalid_signatures: int = 0
     latency_ms: dict[str, float] = field(default_factory=dict)
     drained: bool = False
     seconds: float = 0.0
@@ -59,6 +66,8 @@ class DemoSummary:
             "invalid_events": self.invalid,
             "records_by_status": self.records_by_status,
             "destination_creates": self.destination_creates,
+            "webhook_messages": self.webhook_messages,
+            "webhook_invalid_signatures": self.webhook_invalid_signatures,
             "latency_ms": self.latency_ms,
             "drained": self.drained,
             "seconds": round(self.seconds, 2),
@@ -82,10 +91,15 @@ def run_demo(
     """Run the pipeline on ``sample_file`` and return the summary."""
     started = time.monotonic()
     summary = DemoSummary()
-    with DraftEventsDestination(api_key=DEMO_API_KEY) as destination:
-        options = RuntimeOptions(parameter_overrides={"TicketfairyBaseUrl": destination.base_url}, verbose=verbose)
+    with (
+        DraftEventsDestination(api_key=DEMO_API_KEY) as destination,
+        WebhookReceiver([DEMO_WEBHOOK_SECRET]) as receiver,
+    ):
+        parameters = {"TicketfairyBaseUrl": destination.base_url, "WebhookUrl": receiver.url}
+        options = RuntimeOptions(parameter_overrides=parameters, verbose=verbose)
         with LocalRuntime(options) as runtime:
             runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
+            runtime.put_secure_parameter(WEBHOOK_SECRET_PARAMETER, DEMO_WEBHOOK_SECRET)
             store = runtime.store()
 
             with sample_file.open("rb") as stream:
@@ -101,6 +115,8 @@ def run_demo(
             summary.records_by_status = {service: _count(store, service) for service in services}
             summary.latency_ms = _latency(store, services)
             summary.destination_creates = len(destination.accepted_creates())
+            summary.webhook_messages = receiver.counts().get("accepted", 0)
+            summary.webhook_invalid_signatures = receiver.counts().get("invalid", 0)
     summary.seconds = time.monotonic() - started
     return summary
 
