@@ -22,9 +22,15 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 import httpx
+import pytest
 import respx
+from moto import mock_aws
 
+from infra.aws.settings import TableSettings
+from infra.aws.stack import deploy
+from infra.aws.store import DynamoStore
 from integrations.base import BaseSubmitter
+from integrations.env import load_env_model
 from integrations.ports import Store
 
 CallKind = Literal["create", "update", "delete"]
@@ -145,3 +151,18 @@ def destination_for(name: str) -> ScriptedDestination:
         )
     factory: Callable[[], ScriptedDestination] = importlib.import_module(module_name).contract_destination
     return factory()
+
+
+def module_store(stack_name: str, region: str = "us-east-1") -> Iterator[DynamoStore]:
+    """The tables of one moto deployment of template.yaml, for a module whose tests each import their own events."""
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }.items():
+            env.setenv(name, value)
+        with mock_aws():
+            stack = deploy(stack_name, region=region)
+            yield DynamoStore(load_env_model(TableSettings, stack.env("FanoutFunction")))

@@ -15,21 +15,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
-from infra.aws.settings import TableSettings
-from infra.aws.stack import deploy
 from infra.aws.store import DynamoStore
 from infra.local import SAMPLE_EVENTS
 from infra.pipeline.importer import import_events, read_items
 from integrations.base import BaseSubmitter
-from integrations.env import load_env_model
 from integrations.errors import InvalidEventError, RetryableSubmitError, TransformError
 from integrations.event_data import validate_event
 from integrations.records import CachedEvent, ChangeKind, SubmissionStatus, removal_hash
 from integrations.registry import get_integration, integration_names
-from tests.conftest import REGION
-from tests.scripted_destination import RETRY_AFTER_SECONDS, Answer, ScriptedDestination, destination_for
+from tests.scripted_destination import RETRY_AFTER_SECONDS, Answer, ScriptedDestination, destination_for, module_store
 
 NAMES = integration_names()
 #: Every test imports events of its own: one deployment serves the whole module.
@@ -52,17 +47,7 @@ def sample_event_data() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def store() -> Iterator[DynamoStore]:
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        }.items():
-            env.setenv(name, value)
-        with mock_aws():
-            stack = deploy("contract", region=REGION)
-            yield DynamoStore(load_env_model(TableSettings, stack.env("FanoutFunction")))
+    yield from module_store("contract")
 
 
 @pytest.fixture(params=NAMES)
