@@ -15,12 +15,14 @@ An integration is a small package (see ``integrations/ticketfairy``):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import importlib
 import importlib.util
 import json
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from integrations.env import load_env_model
 from integrations.errors import (
     ConfigurationError,
     CreateInDoubtError,
+    EndpointGoneError,
     InvalidEventError,
     PermanentSubmitError,
     RetryableSubmitError,
@@ -43,6 +46,7 @@ from integrations.ports import ClaimOutcome, SecretReader, Store
 from integrations.records import (
     CachedEvent,
     ChangeKind,
+    EndpointState,
     SubmissionRecord,
     SubmissionStatus,
     SubmitResult,
@@ -54,6 +58,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 60.0
+#: How long a submitter trusts the endpoint state it read (one read per this long, not per message).
+ENDPOINT_STATE_SECONDS = 30.0
 #: The only response fields a record keeps (at the top level or under ``data``): never a raw body.
 SUMMARY_FIELDS = ("id", "type", "status", "state")
 SUMMARY_VALUE_LIMIT = 64
@@ -348,6 +354,7 @@ class BaseSubmitter:
         self.client = client
         self.selectors = dict(selectors)
         self.lease_seconds = lease_seconds
+        self._endpoint: tuple[float, EndpointState | None] | None = None
 
     @property
     def service_name(self) -> str:
@@ -537,8 +544,30 @@ class BaseSubmitter:
         force: str | None = None,
     ) -> SubmitResult:
         payload: dict[str, Any] | None = None
+        disabled = await self._disabled_endpoint()
+        if disabled is not None:
+            # Recorded as a rejection, so nothing is lost: re-enable, then replay the failed ones.
+            error = (
+                f"not sent: the {self.service_name} endpoint is disabled ({disabled.reason or 'by an operator'}); "
+                f"re-enable it (event-importer {self.service_name} enable), then replay --selector failed"
+            )
+            return await self._finish(
+                claimed, None, status=SubmissionStatus.FAILED, error=error, change=change, permanent=True
+            )
         try:
             delivery = await self._call_destination(event, claimed, change, force)
+        except EndpointGoneError as exc:
+            result = await self._finish(
+                claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
+            )
+            if not self.integration.disables_on_gone:
+                return result
+            state = await asyncio.to_thread(
+                self.store.submissions.set_endpoint, self.service_name, disabled=True, reason=result.error
+            )
+            self._endpoint = (time.monotonic(), state)
+            logger.error("%s endpoint disabled: %s", self.service_name, result.error)
+            return dataclasses.replace(result, extra={**result.extra, "endpoint_disabled": True})
         except (InvalidEventError, PermanentSubmitError) as exc:
             return await self._finish(
                 claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
@@ -575,6 +604,17 @@ class BaseSubmitter:
             change=delivery.change,
             sent_fingerprint=delivery.fingerprint,
         )
+
+    async def _disabled_endpoint(self) -> EndpointState | None:
+        """The endpoint's state if it is disabled (read at most every ``ENDPOINT_STATE_SECONDS``)."""
+        if not self.integration.disables_on_gone:
+            return None
+        now = time.monotonic()
+        if self._endpoint is None or now - self._endpoint[0] > ENDPOINT_STATE_SECONDS:
+            state = await asyncio.to_thread(self.store.submissions.endpoint, self.service_name)
+            self._endpoint = (now, state)
+        state = self._endpoint[1]
+        return state if state is not None and state.disabled else None
 
     async def _record_retryable(
         self,

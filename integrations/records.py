@@ -97,6 +97,16 @@ class SubmissionRecord:
 
 
 @dataclass(frozen=True)
+class EndpointState:
+    """Whether an integration's endpoint takes deliveries (an operator re-enables one that answered 410 Gone)."""
+
+    service: str
+    disabled: bool
+    reason: str | None = None
+    changed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class SubmitResult:
     """What one submission attempt did: the outcome an operator or a handler acts on."""
 

@@ -59,6 +59,7 @@ from integrations.errors import (
     UnknownIntegrationError,
 )
 from integrations.event_data import event_id_for, validate_event
+from integrations.operations import EndpointView
 from integrations.records import CachedEvent, ChangeKind, SubmissionStatus
 from integrations.registry import get_integration, integration_names
 
@@ -128,6 +129,23 @@ class Operations:
             return self.queues[name]
         except KeyError:
             raise NotFoundError(f"integration {name!r} has no queue in this deployment") from None
+
+    def endpoint(self, integration: str) -> EndpointView:
+        """The endpoint state of ``integration`` (enabled unless a 410 Gone disabled it)."""
+        self._integration(integration)
+        state = self.store.submissions.endpoint(integration)
+        if state is None:
+            return EndpointView(integration=integration, disabled=False)
+        return EndpointView(
+            integration=integration, disabled=state.disabled, reason=state.reason, changed_at=state.changed_at
+        )
+
+    def enable_endpoint(self, integration: str) -> EndpointView:
+        """Re-enable ``integration``'s endpoint; replay ``failed`` afterwards for what it missed."""
+        if not self._integration(integration).disables_on_gone:
+            raise BadRequestError(f"{integration} is never disabled: it has no endpoint state")
+        state = self.store.submissions.set_endpoint(integration, disabled=False, reason=None)
+        return EndpointView(integration=integration, disabled=False, changed_at=state.changed_at)
 
     def integrations(self) -> list[IntegrationState]:
         """Every registered integration: capabilities, selectors, interfaces and queue depths."""

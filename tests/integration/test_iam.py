@@ -301,6 +301,8 @@ def exercise_operators(harness: Harness) -> None:
     assert harness.api("POST", "/events", body=[event(5)])["created"] == 1
     assert harness.api("GET", "/submissions", "integration=ticketfairy&limit=2")["items"]
     assert harness.api("POST", "/replay", body={"integration": "ticketfairy", "selector": "all", "dry_run": True})
+    assert harness.api("GET", "/integrations/webhook/endpoint")["disabled"] is False
+    assert harness.api("POST", "/integrations/webhook/endpoint/enable")["disabled"] is False
     for name in ("ticketfairy", "webhook"):
         assert harness.replay(integration=name, selector="by-url", url=event(3)["source_url"], force=True)["queued"]
         assert harness.api("POST", "/replay", body={"integration": name, "selector": "pending"})["queued"]
