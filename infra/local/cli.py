@@ -182,6 +182,11 @@ def print_summary(summary: DemoSummary) -> None:
         f"{summary.valid_events} valid events of {summary.events_in_file}; destination accepted "
         f"{summary.destination_creates} drafts in {summary.seconds:.1f} s; queues drained: {summary.drained}"
     )
+    if summary.change_gating:
+        gating = Table("integration", "record", title="change gating: one event gets a new thumbnail")
+        for service, outcome in summary.change_gating.items():
+            gating.add_row(service, outcome)
+        console.print(gating)
     console.print(
         f"webhook receiver: {summary.webhook_messages} signed messages verified, "
         f"{summary.webhook_invalid_signatures} with a bad signature"

@@ -47,6 +47,8 @@ class DemoSummary:
     webhook_messages: int = 0
     webhook_invalid_signatures: int = 0
     latency_ms: dict[str, float] = field(default_factory=dict)
+    #: Change gating, shown: one event gets a new thumbnail; integration -> what its record says.
+    change_gating: dict[str, str] = field(default_factory=dict)
     drained: bool = False
     seconds: float = 0.0
 
@@ -69,6 +71,7 @@ class DemoSummary:
             "webhook_messages": self.webhook_messages,
             "webhook_invalid_signatures": self.webhook_invalid_signatures,
             "latency_ms": self.latency_ms,
+            "change_gating": self.change_gating,
             "drained": self.drained,
             "seconds": round(self.seconds, 2),
         }
@@ -115,6 +118,7 @@ def run_demo(
             summary.records_by_status = {service: _count(store, service) for service in services}
             summary.latency_ms = _latency(store, services)
             summary.destination_creates = len(destination.accepted_creates())
+            summary.change_gating = _show_change_gating(store, services, started + timeout)
             summary.webhook_messages = receiver.counts().get("accepted", 0)
             summary.webhook_invalid_signatures = receiver.counts().get("invalid", 0)
     summary.seconds = time.monotonic() - started
@@ -158,3 +162,31 @@ def _latency(store: DynamoStore, services: list[str]) -> dict[str, float]:
         "p95": round(percentile(samples, 0.95), 1),
         "max": round(max(samples), 1),
     }
+
+
+def _show_change_gating(store: DynamoStore, services: list[str], deadline: float) -> dict[str, str]:
+    """Give one delivered event a new thumbnail and report what each integration's record says.
+
+    TicketFairy sends the full image (the thumbnail only without one), so its
+    record says ``skipped``; the webhook sends the whole event, so it sends it.
+    """
+    event = next(
+        (e for e in store.events.scan() if (e.data.get("images") or {}).get("full") and e.data.get("title")), None
+    )
+    if event is None:
+        return {}
+    images = {**event.data["images"], "thumbnail": "https://images.example.com/demo-new-thumbnail.jpg"}
+    (outcome,) = import_events(store.events, [("change gating", {**event.data, "images": images})]).outcomes
+    changed = store.events.get(outcome.event_id)
+    if changed is None:
+        return {}
+    found: dict[str, str] = {}
+    while time.monotonic() < deadline and len(found) < len(services):
+        for service in services:
+            record = store.submissions.get(changed.event_id, service)
+            done = record is not None and record.data_hash == changed.data_hash
+            if done and record is not None and record.status in (*TERMINAL, SubmissionStatus.SKIPPED):
+                detail = record.response_summary if record.status is SubmissionStatus.SKIPPED else None
+                found[service] = record.status.value + (f": {detail}" if detail else "")
+        time.sleep(0.25)
+    return found
