@@ -5,7 +5,8 @@ verifies every message's signature with the ``standardwebhooks`` package, as
 a receiver should, and records what it accepted:
 
 * a message whose signature does not verify (or is too old) gets ``401`` and is
-  counted ``invalid``; none ever should be;
+  counted ``invalid``; none ever should be (a request cut short by its sender
+  is counted ``incomplete`` instead: there is nothing to verify);
 * a ``webhook-id`` seen before on an accepted message is acknowledged (``200``)
   and counted ``duplicate``, never applied twice: receivers dedupe on the id;
 * ``event.created`` / ``event.updated`` upsert the event under its ``event_id``,
@@ -138,6 +139,10 @@ class WebhookReceiver:
 
     # -- handling ----------------------------------------------------------------------
 
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self._counts[what] += 1
+
     def _handle(self, headers: Mapping[str, str], raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
             if self.gone:
@@ -204,6 +209,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, {}, {"error": "too large"})
             return
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # The sender went away mid-request (a timeout, a killed sandbox): nothing to verify, nobody to answer.
+            self.receiver._count("incomplete")
+            return
         self._send(*self.receiver._handle(dict(self.headers.items()), raw))
 
     def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:

@@ -171,6 +171,7 @@ def test_every_valid_event_is_delivered_exactly_once_under_faults(capsys: pytest
                 f"faults(503={received.get('fail_503', 0)} 429={received.get('fail_429', 0)}) "
                 f"retries={retries['webhook']} duplicates_dropped_by_receiver={received.get('duplicate', 0)} "
                 f"signatures_verified={received.get('accepted', 0) + received.get('duplicate', 0)} "
+                f"cut_short_by_sender={received.get('incomplete', 0)} "
                 f"lost={lost['webhook']} seconds={elapsed:.1f}",
                 f"fault injection [runtime]: crashes={crashes} duplicate_deliveries={duplicates}",
             ]
