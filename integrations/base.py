@@ -15,11 +15,14 @@ An integration is a small package (see ``integrations/ticketfairy``):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import hashlib
 import importlib
 import importlib.util
 import json
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from integrations.env import load_env_model
 from integrations.errors import (
     ConfigurationError,
     CreateInDoubtError,
+    EndpointGoneError,
     InvalidEventError,
     PermanentSubmitError,
     RetryableSubmitError,
@@ -42,6 +46,7 @@ from integrations.ports import ClaimOutcome, SecretReader, Store
 from integrations.records import (
     CachedEvent,
     ChangeKind,
+    EndpointState,
     SubmissionRecord,
     SubmissionStatus,
     SubmitResult,
@@ -53,6 +58,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 60.0
+#: How long a submitter trusts the endpoint state it read (one read per this long, not per message).
+ENDPOINT_STATE_SECONDS = 30.0
 #: The only response fields a record keeps (at the top level or under ``data``): never a raw body.
 SUMMARY_FIELDS = ("id", "type", "status", "state")
 SUMMARY_VALUE_LIMIT = 64
@@ -78,6 +85,7 @@ class _Delivery:
     remote_id: str | None
     change: ChangeKind
     note: str | None = None  # why no call was needed
+    fingerprint: str | None = None  # of what was sent (``Integration.sent_fingerprint``)
 
 
 class Integration(ABC):
@@ -99,6 +107,11 @@ class Integration(ABC):
     #: create is only done once its answer carries one (``BaseClient.remote_id``).
     #: Creates are then keyed per incarnation: any repeat of one is a replay.
     needs_remote_id: ClassVar[bool] = False
+    #: The ``EventData`` fields the destination shows (``None``: everything it is sent).
+    #: A change that touches none of them is recorded ``skipped`` and not sent (change gating).
+    sent_fields: ClassVar[frozenset[str] | None] = None
+    #: HTTP 410 Gone from the destination disables it until an operator re-enables it.
+    disables_on_gone: ClassVar[bool] = False
 
     @property
     @abstractmethod
@@ -108,6 +121,18 @@ class Integration(ABC):
     @property
     def env_prefix(self) -> str:
         return f"{self.name.upper()}_"
+
+    def sent_fingerprint(self, event_data: Mapping[str, Any], payload: Mapping[str, Any]) -> str:
+        """A hash of what this integration sends for one version: equal hashes need no second call.
+
+        The ``sent_fields`` of ``event_data`` where declared, else the whole payload.
+        """
+        if self.sent_fields is not None:
+            shown: Mapping[str, Any] = {name: event_data.get(name) for name in sorted(self.sent_fields)}
+        else:
+            shown = payload
+        canonical = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def load_config(self, environ: Mapping[str, str] | None = None) -> BaseModel:
         """Read this integration's settings from the environment.
@@ -225,8 +250,11 @@ class BaseClient(ABC):
         """Replace a submitted event (only if the integration ``supports_updates``)."""
         raise NotImplementedError(f"{type(self).__name__} does not support updates")
 
-    async def delete(self, remote_id: str) -> dict[str, Any]:
-        """Withdraw a submitted event (only if the integration ``supports_deletes``)."""
+    async def delete(self, remote_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Withdraw a submitted event (only if the integration ``supports_deletes``).
+
+        ``idempotency_key`` identifies this removal (stable across its retries).
+        """
         raise NotImplementedError(f"{type(self).__name__} does not support deletes")
 
     def remote_id(self, response: Mapping[str, Any]) -> str | None:
@@ -326,6 +354,7 @@ class BaseSubmitter:
         self.client = client
         self.selectors = dict(selectors)
         self.lease_seconds = lease_seconds
+        self._endpoint: tuple[float, EndpointState | None] | None = None
 
     @property
     def service_name(self) -> str:
@@ -456,14 +485,21 @@ class BaseSubmitter:
         if change is ChangeKind.REMOVED:
             return await self._withdraw(event, claimed, remote_id)
         payload = self.build_payload(event)
+        sent = self.integration.sent_fingerprint(event.data, payload)
         if remote_id is not None:
+            if force is None and claimed.sent_fingerprint == sent:
+                # Change gating: what this destination shows is what it already has.
+                fields = self.integration.sent_fields
+                shown = f"the fields it shows ({', '.join(sorted(fields))})" if fields is not None else "its payload"
+                note = f"not sent: the change touches nothing {self.service_name} is sent ({shown} unchanged)"
+                return _Delivery(payload, None, remote_id, ChangeKind.UPDATED, note=note)
             if self.integration.supports_updates:
                 key = self._change_key(event, force)
                 response = await self.client.update(remote_id, payload, idempotency_key=key)
-                return _Delivery(payload, response, remote_id, ChangeKind.UPDATED)
+                return _Delivery(payload, response, remote_id, ChangeKind.UPDATED, fingerprint=sent)
             # A destination that cannot update gets the changed event as a new submission.
             response = await self.client.submit(payload, idempotency_key=self._change_key(event, force))
-            return _Delivery(payload, response, self.client.remote_id(response) or remote_id, change)
+            return _Delivery(payload, response, self.client.remote_id(response) or remote_id, change, fingerprint=sent)
         response = await self.client.submit(payload, idempotency_key=self.create_key(event))
         remote_id = self._created_id(response)
         earlier = claimed.create_hash
@@ -472,8 +508,8 @@ class BaseSubmitter:
             # its replay, so the draft is brought up to this version.
             key = idempotency_key(event, self.service_name)
             response = await self.client.update(remote_id, payload, idempotency_key=key)
-            return _Delivery(payload, response, remote_id, ChangeKind.UPDATED)
-        return _Delivery(payload, response, remote_id, change)
+            return _Delivery(payload, response, remote_id, ChangeKind.UPDATED, fingerprint=sent)
+        return _Delivery(payload, response, remote_id, change, fingerprint=sent)
 
     async def _withdraw(self, event: CachedEvent, claimed: SubmissionRecord, remote_id: str | None) -> _Delivery:
         if not self.integration.supports_deletes:
@@ -495,7 +531,8 @@ class BaseSubmitter:
             remote_id = self._created_id(response)
         if remote_id is None:
             return _Delivery(None, None, None, ChangeKind.REMOVED, note=_NEVER_SUBMITTED)
-        return _Delivery(None, await self.client.delete(remote_id), remote_id, ChangeKind.REMOVED)
+        response = await self.client.delete(remote_id, idempotency_key=idempotency_key(event, self.service_name))
+        return _Delivery(None, response, remote_id, ChangeKind.REMOVED)
 
     async def _deliver(
         self,
@@ -507,8 +544,30 @@ class BaseSubmitter:
         force: str | None = None,
     ) -> SubmitResult:
         payload: dict[str, Any] | None = None
+        disabled = await self._disabled_endpoint()
+        if disabled is not None:
+            # Recorded as a rejection, so nothing is lost: re-enable, then replay the failed ones.
+            error = (
+                f"not sent: the {self.service_name} endpoint is disabled ({disabled.reason or 'by an operator'}); "
+                f"re-enable it (event-importer {self.service_name} enable), then replay --selector failed"
+            )
+            return await self._finish(
+                claimed, None, status=SubmissionStatus.FAILED, error=error, change=change, permanent=True
+            )
         try:
             delivery = await self._call_destination(event, claimed, change, force)
+        except EndpointGoneError as exc:
+            result = await self._finish(
+                claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
+            )
+            if not self.integration.disables_on_gone:
+                return result
+            state = await asyncio.to_thread(
+                self.store.submissions.set_endpoint, self.service_name, disabled=True, reason=result.error
+            )
+            self._endpoint = (time.monotonic(), state)
+            logger.error("%s endpoint disabled: %s", self.service_name, result.error)
+            return dataclasses.replace(result, extra={**result.extra, "endpoint_disabled": True})
         except (InvalidEventError, PermanentSubmitError) as exc:
             return await self._finish(
                 claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
@@ -543,7 +602,19 @@ class BaseSubmitter:
             remote_id=delivery.remote_id or claimed.remote_id,
             summary=self.client.summarise(delivery.response),
             change=delivery.change,
+            sent_fingerprint=delivery.fingerprint,
         )
+
+    async def _disabled_endpoint(self) -> EndpointState | None:
+        """The endpoint's state if it is disabled (read at most every ``ENDPOINT_STATE_SECONDS``)."""
+        if not self.integration.disables_on_gone:
+            return None
+        now = time.monotonic()
+        if self._endpoint is None or now - self._endpoint[0] > ENDPOINT_STATE_SECONDS:
+            state = await asyncio.to_thread(self.store.submissions.endpoint, self.service_name)
+            self._endpoint = (now, state)
+        state = self._endpoint[1]
+        return state if state is not None and state.disabled else None
 
     async def _record_retryable(
         self,
@@ -570,6 +641,7 @@ class BaseSubmitter:
         summary: str | None = None,
         change: ChangeKind | None = None,
         permanent: bool = False,
+        sent_fingerprint: str | None = None,
     ) -> SubmitResult:
         # Whatever raised (the client, a library, a bug), a record never holds a secret.
         error = None if error is None else self.client.redact(error)
@@ -583,6 +655,7 @@ class BaseSubmitter:
             response_summary=summary,
             change=change,
             permanent=permanent,
+            sent_fingerprint=sent_fingerprint,
         )
         return SubmitResult(
             event_id=record.event_id,

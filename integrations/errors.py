@@ -57,6 +57,10 @@ class PermanentSubmitError(SubmitError):
     """A failure that retrying cannot fix (4xx, rejected data): record it as failed."""
 
 
+class EndpointGoneError(PermanentSubmitError):
+    """The destination answered 410 Gone: it wants nothing more until an operator re-enables it."""
+
+
 class TransformError(PermanentSubmitError):
     """The transformer cannot build a payload from this event's data."""
 

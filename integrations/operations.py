@@ -91,11 +91,28 @@ class SubmissionView(BaseModel):
     updated_at: dt.datetime | None = None
 
 
+class EndpointView(BaseModel):
+    """Whether an integration's endpoint takes deliveries, and why not."""
+
+    integration: str
+    disabled: bool
+    reason: str | None = None
+    changed_at: dt.datetime | None = None
+
+
 class OperationsPort(Protocol):
     """The operations an integration's interface modules may call (``infra.operations.Operations``)."""
 
     def replay(self, request: ReplayRequest) -> ReplayReport:
         """Select and enqueue (or dry-run) events; raises ``BadRequestError`` / ``NotFoundError`` before acting."""
+        ...
+
+    def endpoint(self, integration: str) -> EndpointView:
+        """The integration's endpoint state (disabled after a 410 Gone)."""
+        ...
+
+    def enable_endpoint(self, integration: str) -> EndpointView:
+        """Re-enable the integration's endpoint; what it missed is recorded failed, for a replay."""
         ...
 
 

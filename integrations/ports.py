@@ -15,7 +15,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
-from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus
+from integrations.records import CachedEvent, ChangeKind, EndpointState, SubmissionRecord, SubmissionStatus
 
 
 class ClaimOutcome(StrEnum):
@@ -88,11 +88,20 @@ class SubmissionLedger(Protocol):
         response_summary: str | None = None,
         change: ChangeKind | None = None,
         permanent: bool = False,
+        sent_fingerprint: str | None = None,
     ) -> SubmissionRecord: ...
 
     def event_ids(self, service: str, status: SubmissionStatus | None = None) -> Iterator[str]: ...
 
     def records(self, service: str, status: SubmissionStatus | None = None) -> Iterator[SubmissionRecord]: ...
+
+    def endpoint(self, service: str) -> EndpointState | None:
+        """The endpoint's state; ``None`` when nothing was ever recorded (it is enabled)."""
+        ...
+
+    def set_endpoint(self, service: str, *, disabled: bool, reason: str | None = None) -> EndpointState:
+        """Disable the endpoint (with the reason) or re-enable it."""
+        ...
 
 
 class Store(Protocol):

@@ -76,6 +76,8 @@ class SubmissionRecord:
     #: outcome (the destination's id) is not known: set before the call, cleared on success.
     #: While it is set the destination may hold a draft this record cannot yet address.
     create_hash: str | None = None
+    #: ``Integration.sent_fingerprint`` of the last version delivered: a change with the same one is not sent.
+    sent_fingerprint: str | None = None
     lease_until: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
@@ -92,6 +94,16 @@ class SubmissionRecord:
     def create_in_doubt(self) -> bool:
         """A create may have reached the destination, but its id is not known."""
         return self.create_hash is not None and self.live_remote_id is None
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    """Whether an integration's endpoint takes deliveries (an operator re-enables one that answered 410 Gone)."""
+
+    service: str
+    disabled: bool
+    reason: str | None = None
+    changed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

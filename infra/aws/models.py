@@ -74,6 +74,7 @@ class SubmissionModel(Model):
     change = UnicodeAttribute(null=True)
     permanent = BooleanAttribute(null=True)
     create_hash = UnicodeAttribute(null=True)
+    sent_fingerprint = UnicodeAttribute(null=True)
     lease_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -102,3 +103,24 @@ def bind_models(
     events = bound(EventCacheModel, event_cache_table)
     submissions = bound(SubmissionModel, submissions_table)
     return events, submissions  # type: ignore[return-value]
+
+
+#: The ``event_id`` of an integration's endpoint-state row in Submissions: never an event's id (those are hex).
+ENDPOINT_ROW = "#endpoint"
+
+
+class EndpointStateModel(Model):
+    """One integration's endpoint state, a row of the Submissions table (``event_id`` = ``ENDPOINT_ROW``).
+
+    It has no ``status``, so the (service, status) index, and every selector
+    reading it, never sees it.
+    """
+
+    class Meta:
+        table_name = "Submissions"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    service = UnicodeAttribute(range_key=True)
+    disabled = BooleanAttribute(default=False)
+    reason = UnicodeAttribute(null=True)
+    changed_at = UTCDateTimeAttribute(null=True)

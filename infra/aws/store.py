@@ -6,6 +6,7 @@ This is the only module that reads or writes the tables.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,11 +17,18 @@ from botocore.exceptions import ClientError
 from pynamodb.constants import ITEM
 from pynamodb.exceptions import PutError
 
-from infra.aws.models import SERVICE_STATUS_INDEX, EventCacheModel, SubmissionModel, bind_models
+from infra.aws.models import (
+    ENDPOINT_ROW,
+    SERVICE_STATUS_INDEX,
+    EndpointStateModel,
+    EventCacheModel,
+    SubmissionModel,
+    bind_models,
+)
 from infra.aws.settings import TableSettings
 from integrations.errors import IntegrationError
 from integrations.ports import Claim, ClaimOutcome
-from integrations.records import CachedEvent, ChangeKind, SubmissionRecord, SubmissionStatus
+from integrations.records import CachedEvent, ChangeKind, EndpointState, SubmissionRecord, SubmissionStatus
 
 logger = logging.getLogger(__name__)
 _pynamodb_logger = logging.getLogger("pynamodb.connection.base")
@@ -105,6 +113,7 @@ def _to_record(item: SubmissionModel) -> SubmissionRecord:
         change=ChangeKind(item.change) if item.change else None,
         permanent=bool(item.permanent),
         create_hash=item.create_hash,
+        sent_fingerprint=item.sent_fingerprint,
         lease_until=item.lease_until,
         created_at=item.created_at,
         updated_at=item.updated_at,
@@ -351,6 +360,7 @@ class DynamoSubmissionLedger:
         response_summary: str | None = None,
         change: ChangeKind | None = None,
         permanent: bool = False,
+        sent_fingerprint: str | None = None,
     ) -> SubmissionRecord:
         """Record the outcome of a claimed attempt and release the lease.
 
@@ -374,6 +384,12 @@ class DynamoSubmissionLedger:
             permanent=permanent if status is SubmissionStatus.FAILED else None,
             # Known once a create succeeded (the id is recorded) or the removal is done.
             create_hash=None if status is SubmissionStatus.SUCCESS else claimed.create_hash,
+            # What a delivered version sent; other outcomes keep the last delivery's.
+            sent_fingerprint=(
+                sent_fingerprint
+                if status is SubmissionStatus.SUCCESS and sent_fingerprint
+                else claimed.sent_fingerprint
+            ),
             lease_until=None,
             created_at=claimed.created_at or now,
             updated_at=now,
@@ -423,6 +439,39 @@ class DynamoSubmissionLedger:
         for start in range(0, len(keys), BATCH_GET_LIMIT):
             for item in self.model.batch_get(keys[start : start + BATCH_GET_LIMIT]):
                 yield _to_record(item)
+
+    @functools.cached_property
+    def _endpoint_model(self) -> type[EndpointStateModel]:
+        """``EndpointStateModel`` bound to this ledger's table (made once)."""
+        meta = self.model.Meta
+        attrs = {
+            name: getattr(meta, name)
+            for name in ("table_name", "region", "host", "max_retry_attempts")
+            if hasattr(meta, name)
+        }
+        model = cast(
+            "type[EndpointStateModel]",
+            type("EndpointStateModel", (EndpointStateModel,), {"Meta": type("Meta", (), attrs)}),
+        )
+        # The ledger's botocore session serves this model too (one session's endpoint data, not two).
+        source = self.model._get_connection().connection
+        model._get_connection().connection._local.session = source.session
+        return model
+
+    def endpoint(self, service: str) -> EndpointState | None:
+        """The endpoint-state row of ``service`` (one consistent read); ``None`` when there is none."""
+        try:
+            item = self._endpoint_model.get(ENDPOINT_ROW, service, consistent_read=True)
+        except self._endpoint_model.DoesNotExist:
+            return None
+        return EndpointState(service, bool(item.disabled), item.reason, item.changed_at)
+
+    def set_endpoint(self, service: str, *, disabled: bool, reason: str | None = None) -> EndpointState:
+        """Write the endpoint-state row of ``service``."""
+        now = self.clock()
+        model = self._endpoint_model
+        model(ENDPOINT_ROW, service, disabled=disabled, reason=reason, changed_at=now).save()
+        return EndpointState(service, disabled, reason, now)
 
 
 class DynamoStore:

@@ -94,11 +94,12 @@ def local_command(
         raise UsageError(f"--no-destination needs {', '.join(f'-p {name}=URL' for name in missing)}")
     # Imported here: the runtime needs moto, which the CLI's other commands do not.
     from infra.aws.stack import load_template
-    from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY
+    from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY, DEMO_WEBHOOK_SECRET, WEBHOOK_SECRET_PARAMETER
     from infra.local.destination import DraftEventsDestination
     from infra.local.fast import FAST_PARAMETERS, FAST_SUBMIT_ENVIRONMENT, fast_template, submit_functions
     from infra.local.runtime import LocalRuntime, RuntimeOptions
     from infra.local.state import recorded
+    from infra.local.webhook_receiver import WebhookReceiver
 
     configure_logging(verbose)
     stop = threading.Event()
@@ -115,9 +116,12 @@ def local_command(
         overrides = {**FAST_PARAMETERS, **overrides}
         options.environment_overrides = {name: dict(FAST_SUBMIT_ENVIRONMENT) for name in submit_functions(template)}
     stand_in = DraftEventsDestination(api_key=DEMO_API_KEY) if destination else None
+    receiver = WebhookReceiver([DEMO_WEBHOOK_SECRET]) if destination else None
     try:
         if stand_in is not None:
             overrides.setdefault("TicketfairyBaseUrl", stand_in.start())
+        if receiver is not None:
+            overrides.setdefault("WebhookUrl", receiver.start())
         options.parameter_overrides = overrides
         runtime = LocalRuntime(options)
         runtime.start()
@@ -125,6 +129,8 @@ def local_command(
             secrets = _parse_overrides(secret or [])
             if stand_in is not None:
                 secrets.setdefault(API_KEY_PARAMETER, DEMO_API_KEY)
+            if receiver is not None:
+                secrets.setdefault(WEBHOOK_SECRET_PARAMETER, DEMO_WEBHOOK_SECRET)
             for name, value in secrets.items():
                 runtime.put_secure_parameter(name, value)
             env = runtime.environment("FanoutFunction")
@@ -134,6 +140,8 @@ def local_command(
                 console.print(f"  submissions table  {env['SUBMISSIONS_TABLE']}")
                 if stand_in is not None:
                     console.print(f"  TicketFairy stand-in  {stand_in.base_url}")
+                if receiver is not None:
+                    console.print(f"  webhook receiver  {receiver.url}  (verifies every signature)")
                 if api:
                     console.print(f"  HTTP API  {runtime.api_url}  (Swagger UI: {runtime.api_url}/swagger)")
                 console.print(f"  state file  {state_file}", markup=False, highlight=False)
@@ -149,6 +157,8 @@ def local_command(
     finally:
         if stand_in is not None:
             stand_in.stop()
+        if receiver is not None:
+            receiver.stop()
     console.print("stopped")
 
 
@@ -252,5 +262,14 @@ def print_summary(summary: DemoSummary) -> None:
     console.print(
         f"{summary.valid_events} valid events of {summary.events_in_file}; destination accepted "
         f"{summary.destination_creates} drafts in {summary.seconds:.1f} s; queues drained: {summary.drained}"
+    )
+    if summary.change_gating:
+        gating = Table("integration", "record", title="change gating: one event gets a new thumbnail")
+        for service, outcome in summary.change_gating.items():
+            gating.add_row(service, outcome)
+        console.print(gating)
+    console.print(
+        f"webhook receiver: {summary.webhook_messages} signed messages verified, "
+        f"{summary.webhook_invalid_signatures} with a bad signature"
     )
     console.print("[green]ok[/]" if summary.ok else "[red]not every valid event was submitted[/]")

@@ -22,6 +22,7 @@ from infra.local import SAMPLE_EVENTS
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
 from infra.local.state import recorded
+from infra.local.webhook_receiver import WebhookReceiver
 from infra.operations import Operations
 from infra.pipeline.importer import read_items
 from infra.runtime.operations import build_operations
@@ -32,6 +33,9 @@ from integrations.registry import integration_names
 DEMO_API_KEY = "demo-ticketfairy-key"  # a local stand-in; never a real key
 API_KEY_PARAMETER = "TicketfairyApiKeyParameter"
 OPERATIONS_FUNCTION = "ReplayFunction"
+#: The loopback receiver's signing secret (Standard Webhooks' whsec_ + base64); never a real one.
+DEMO_WEBHOOK_SECRET = "whsec_ZGVtby13ZWJob29rLXNpZ25pbmctc2VjcmV0LTMyYnk="  # noqa: S105 - a local stand-in's
+WEBHOOK_SECRET_PARAMETER = "WebhookSecretParameter"  # noqa: S105 - a template parameter's name
 TERMINAL = (SubmissionStatus.SUCCESS, SubmissionStatus.FAILED)
 
 Progress = Callable[[int, int], None]
@@ -46,7 +50,12 @@ class DemoSummary:
     invalid: list[dict[str, Any]] = field(default_factory=list)
     records_by_status: dict[str, dict[str, int]] = field(default_factory=dict)
     destination_creates: int = 0
+    #: Messages the webhook receiver accepted (each signature verified), and any whose signature did not verify.
+    webhook_messages: int = 0
+    webhook_invalid_signatures: int = 0
     latency_ms: dict[str, float] = field(default_factory=dict)
+    #: Change gating, shown: one event gets a new thumbnail; integration -> what its record says.
+    change_gating: dict[str, str] = field(default_factory=dict)
     drained: bool = False
     seconds: float = 0.0
 
@@ -66,7 +75,10 @@ class DemoSummary:
             "invalid_events": self.invalid,
             "records_by_status": self.records_by_status,
             "destination_creates": self.destination_creates,
+            "webhook_messages": self.webhook_messages,
+            "webhook_invalid_signatures": self.webhook_invalid_signatures,
             "latency_ms": self.latency_ms,
+            "change_gating": self.change_gating,
             "drained": self.drained,
             "seconds": round(self.seconds, 2),
         }
@@ -89,11 +101,16 @@ def run_demo(
     """Run the pipeline on ``sample_file`` and return the summary."""
     started = time.monotonic()
     summary = DemoSummary()
-    with DraftEventsDestination(api_key=DEMO_API_KEY) as destination:
-        options = RuntimeOptions(parameter_overrides={"TicketfairyBaseUrl": destination.base_url}, verbose=verbose)
+    with (
+        DraftEventsDestination(api_key=DEMO_API_KEY) as destination,
+        WebhookReceiver([DEMO_WEBHOOK_SECRET]) as receiver,
+    ):
+        parameters = {"TicketfairyBaseUrl": destination.base_url, "WebhookUrl": receiver.url}
+        options = RuntimeOptions(parameter_overrides=parameters, verbose=verbose)
         # Recorded while it runs: other commands (event-importer status ...) find it with no set-up.
         with LocalRuntime(options) as runtime, recorded(runtime.state(destination_url=destination.base_url)):
             runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
+            runtime.put_secure_parameter(WEBHOOK_SECRET_PARAMETER, DEMO_WEBHOOK_SECRET)
             store = runtime.store()
             # Imports and counts go through the operations layer, as every operator's command does.
             operations = build_operations(
@@ -114,6 +131,9 @@ def run_demo(
             summary.records_by_status = _counts(operations)
             summary.latency_ms = _latency(store, services)
             summary.destination_creates = len(destination.accepted_creates())
+            summary.change_gating = _show_change_gating(operations, store, services, started + timeout)
+            summary.webhook_messages = receiver.counts().get("accepted", 0)
+            summary.webhook_invalid_signatures = receiver.counts().get("invalid", 0)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -153,3 +173,33 @@ def _latency(store: DynamoStore, services: list[str]) -> dict[str, float]:
         "p95": round(percentile(samples, 0.95), 1),
         "max": round(max(samples), 1),
     }
+
+
+def _show_change_gating(
+    operations: Operations, store: DynamoStore, services: list[str], deadline: float
+) -> dict[str, str]:
+    """Give one delivered event a new thumbnail and report what each integration's record says.
+
+    TicketFairy sends the full image (the thumbnail only without one), so its
+    record says ``skipped``; the webhook sends the whole event, so it sends it.
+    """
+    event = next(
+        (e for e in store.events.scan() if (e.data.get("images") or {}).get("full") and e.data.get("title")), None
+    )
+    if event is None:
+        return {}
+    images = {**event.data["images"], "thumbnail": "https://images.example.com/demo-new-thumbnail.jpg"}
+    (event_id,) = operations.import_items([("change gating", {**event.data, "images": images})]).event_ids
+    changed = store.events.get(event_id)
+    if changed is None:
+        return {}
+    found: dict[str, str] = {}
+    while time.monotonic() < deadline and len(found) < len(services):
+        for service in services:
+            record = store.submissions.get(changed.event_id, service)
+            done = record is not None and record.data_hash == changed.data_hash
+            if done and record is not None and record.status in (*TERMINAL, SubmissionStatus.SKIPPED):
+                detail = record.response_summary if record.status is SubmissionStatus.SKIPPED else None
+                found[service] = record.status.value + (f": {detail}" if detail else "")
+        time.sleep(0.25)
+    return found

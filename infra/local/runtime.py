@@ -197,6 +197,8 @@ class LocalRuntime:
                 "LAMBDA_TASK_ROOT": str(ROOT),
                 "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+                # Destinations here are loopback stand-ins, which a deployed function must never call.
+                "EVENT_IMPORTER_LOCAL_RUNTIME": "1",
             }
         )
         if not self.options.verbose:

@@ -61,6 +61,7 @@ from integrations.errors import (
     UnknownIntegrationError,
 )
 from integrations.event_data import event_id_for, validate_event
+from integrations.operations import EndpointView
 from integrations.records import CachedEvent, ChangeKind, SubmissionStatus
 from integrations.registry import get_integration, integration_names
 
@@ -139,6 +140,23 @@ class Operations:
                 f"integration {name!r} has no queue in this deployment: deploy the current template.yaml"
             ) from None
 
+    def endpoint(self, integration: str) -> EndpointView:
+        """The endpoint state of ``integration`` (enabled unless a 410 Gone disabled it)."""
+        self._integration(integration)
+        state = self.store.submissions.endpoint(integration)
+        if state is None:
+            return EndpointView(integration=integration, disabled=False)
+        return EndpointView(
+            integration=integration, disabled=state.disabled, reason=state.reason, changed_at=state.changed_at
+        )
+
+    def enable_endpoint(self, integration: str) -> EndpointView:
+        """Re-enable ``integration``'s endpoint; replay ``failed`` afterwards for what it missed."""
+        if not self._integration(integration).disables_on_gone:
+            raise BadRequestError(f"{integration} is never disabled: it has no endpoint state")
+        state = self.store.submissions.set_endpoint(integration, disabled=False, reason=None)
+        return EndpointView(integration=integration, disabled=False, changed_at=state.changed_at)
+
     def integrations(self) -> list[IntegrationState]:
         """Every registered integration: capabilities, selectors, interfaces and queue depths."""
         states = []
@@ -171,7 +189,9 @@ class Operations:
         try:
             integration.load_config(environment)
         except ConfigurationError as exc:
-            return {"function": True, "settings": str(exc)}
+            # A paused integration left unset on purpose (the webhook without a URL) is not broken.
+            problem = "not configured (paused)" if integration.name in self.paused else str(exc)
+            return {"function": True, "settings": problem}
         return {"function": True, "settings": "ok"}
 
     # -- events and submissions ------------------------------------------------------

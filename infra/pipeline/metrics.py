@@ -40,6 +40,8 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "DeadLettered"
     #: Nothing to send: a duplicate, a stale version, or an event removed before it was sent.
     SKIPPED = "Skipped"
+    #: The destination answered 410 Gone: its endpoint is disabled until an operator re-enables it.
+    ENDPOINT_DISABLED = "EndpointDisabled"
 
 
 class OutcomeMetrics:

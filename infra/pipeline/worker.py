@@ -145,6 +145,8 @@ class SubmitWorker:
             raise
         self._log(result)
         self._count(_outcome_of(result))
+        if result.extra.get("endpoint_disabled"):
+            self._count(Outcome.ENDPOINT_DISABLED)
         return result
 
     async def _reject(self, record: SQSRecord, exc: BadMessageError) -> SubmitResult:

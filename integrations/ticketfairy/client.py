@@ -14,11 +14,8 @@ deadline (connect, send and the whole answer), and at most
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import email.utils
 import json
 import logging
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +26,7 @@ from pydantic import SecretStr
 
 from integrations.base import BODY_PROBLEM_KEY, BaseClient
 from integrations.errors import PermanentSubmitError, RetryableSubmitError
+from integrations.http import parse_retry_after
 from integrations.redaction import Redactor
 from integrations.ticketfairy.config import DEFAULT_ORIGIN, ENV_PREFIX
 
@@ -105,8 +103,11 @@ class TicketFairyClient(BaseClient):
         """PATCH the draft ``remote_id`` with ``data``; errors as for ``submit``."""
         return await self._send("PATCH", f"{self.url}/{quote(remote_id, safe='')}", data, idempotency_key)
 
-    async def delete(self, remote_id: str) -> dict[str, Any]:
-        """DELETE the draft ``remote_id``; errors as for ``submit``, but a draft already gone is done."""
+    async def delete(self, remote_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """DELETE the draft ``remote_id``; errors as for ``submit``, but a draft already gone is done.
+
+        Sent without a key: deleting a draft that is already gone counts as done.
+        """
         try:
             return await self._send("DELETE", f"{self.url}/{quote(remote_id, safe='')}", None, None)
         except PermanentSubmitError as exc:
@@ -281,26 +282,3 @@ def _error_item(item: object) -> str | None:
     source = item.get("source")
     pointer = source.get("pointer") if isinstance(source, Mapping) else None
     return f"{pointer}: {text}" if isinstance(pointer, str) and pointer else text
-
-
-def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date).
-
-    ``None`` when the header is absent or unreadable; a date in the past gives 0.
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        seconds = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)

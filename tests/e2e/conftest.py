@@ -12,8 +12,11 @@ from infra.aws.stack import load_template
 from infra.aws.store import DynamoStore
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
+from infra.local.webhook_receiver import WebhookReceiver
 
 API_KEY = "e2e-ticketfairy-key"
+#: Standard Webhooks secrets are "whsec_" + base64.
+WEBHOOK_SECRET = "whsec_ZTJlLXdlYmhvb2stc2lnbmluZy1zZWNyZXQtMzJieXQ="
 
 
 #: Retry delays for tests: the production defaults (2 s doubling to 15 min) would take minutes.
@@ -51,8 +54,12 @@ def start_runtime(
     parameters: dict[str, str] | None = None,
     submit_env: dict[str, str] | None = None,
     duplicate_delivery_rate: float = 0.0,
+    receiver: WebhookReceiver | None = None,
 ) -> LocalRuntime:
-    """The runtime on ``template``, TicketFairy pointed at ``destination``, its API key in (moto's) SSM."""
+    """The runtime on ``template``, TicketFairy pointed at ``destination``, its API key in (moto's) SSM.
+
+    With a ``receiver``, the webhook integration is enabled too, posting to it with ``WEBHOOK_SECRET``.
+    """
     submit_functions = [
         logical_id
         for logical_id, resource in template["Resources"].items()
@@ -60,12 +67,18 @@ def start_runtime(
     ]
     options = RuntimeOptions(
         template=template,
-        parameter_overrides={"TicketfairyBaseUrl": destination.base_url, **(parameters or {})},
+        parameter_overrides={
+            "TicketfairyBaseUrl": destination.base_url,
+            **({"WebhookUrl": receiver.url} if receiver is not None else {}),
+            **(parameters or {}),
+        },
         environment_overrides={name: {**FAST_RETRIES, **(submit_env or {})} for name in submit_functions},
         duplicate_delivery_rate=duplicate_delivery_rate,
     )
     runtime = LocalRuntime(options).start()
     runtime.put_secure_parameter("TicketfairyApiKeyParameter", API_KEY)
+    if receiver is not None:
+        runtime.put_secure_parameter("WebhookSecretParameter", WEBHOOK_SECRET)
     return runtime
 
 

@@ -189,7 +189,8 @@ def test_the_readme_walkthrough_runs_as_written(local_runtime: Walkthrough, monk
 def test_ctrl_c_stops_the_runtime_frees_its_ports_and_removes_its_state_file(local_runtime: Walkthrough) -> None:
     # The other way to stop it, SIGTERM, is tests/e2e/test_local_command.py's.
     ports = {int(port) for port in URL.findall(local_runtime.banner)}
-    assert len(ports) == 3, local_runtime.banner  # the moto server, the TicketFairy stand-in and the HTTP API
+    # the moto server, the TicketFairy stand-in, the webhook receiver and the HTTP API
+    assert len(ports) == 4, local_runtime.banner
     hosts = child_pids(local_runtime.process.pid)
     assert len(hosts) >= 2, "expected host processes for the template's functions"
 

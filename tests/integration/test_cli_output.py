@@ -67,7 +67,9 @@ def test_every_listing_has_json(stack: Stack, command: list[str]) -> None:
 def test_integrations_list_shows_queue_function_and_settings(stack: Stack) -> None:
     lines = invoke("integrations", "list").stdout.splitlines()
     assert lines[0].split() == ["integration", "queue", "function", "settings", "queued", "DLQ", "fan-out"]
-    assert lines[-1].split() == ["ticketfairy", "yes", "yes", "ok", "0", "0", "on"]
+    assert lines[1].split() == ["ticketfairy", "yes", "yes", "ok", "0", "0", "on"]
+    # Deployed without a WebhookUrl: paused, and said so rather than "invalid".
+    assert lines[2].split() == ["webhook", "yes", "yes", "not", "configured", "(paused)", "0", "0", "paused"]
 
 
 def test_empty_results_say_so(stack: Stack) -> None:
@@ -107,7 +109,8 @@ def test_status_and_submissions_show_a_pending_record_readably(stack: Stack, tmp
     header = ["integration", "pending", "in", "progress", "success", "failed", "skipped", "queued", "DLQ"]
     assert status[0].split() == header
     assert status[1].split() == ["ticketfairy", "0", "1", "0", "0", "0", "0", "0"]
-    assert status[2].startswith(f"oldest pending for ticketfairy: event {cached.event_id}, in_progress since 20")
+    assert status[2].split() == ["webhook", "0", "0", "0", "0", "0", "0", "0"]
+    assert status[3].startswith(f"oldest pending for ticketfairy: event {cached.event_id}, in_progress since 20")
 
     table = invoke("submissions").stdout
     assert all(len(line) <= 80 for line in table.splitlines()), table

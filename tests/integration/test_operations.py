@@ -228,7 +228,7 @@ def test_status_counts_records_and_shows_the_oldest_pending_and_dlq_depth(pipeli
     dlq = pipeline.stack.env(SUBMIT)["DEAD_LETTER_QUEUE_URL"]
     pipeline.sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"event_id": "gone"}))
 
-    (summary,) = pipeline.operations.status().integrations
+    (summary,) = [s for s in pipeline.operations.status().integrations if s.integration == "ticketfairy"]
 
     assert summary.counts["success"] == 1
     assert summary.counts["in_progress"] == 1
@@ -239,3 +239,23 @@ def test_status_counts_records_and_shows_the_oldest_pending_and_dlq_depth(pipeli
     assert [(m.event_id, m.reason) for m in view.messages] == [("gone", "retries exhausted")]
     assert pipeline.operations.redrive("ticketfairy").moved == 1
     assert pipeline.operations.dead_letters("ticketfairy").depth == 0
+
+
+def test_an_endpoint_disabled_by_a_410_is_shown_and_re_enabled(pipeline: Pipeline) -> None:
+    operations = pipeline.operations
+    assert operations.endpoint("webhook").disabled is False
+    operations.store.submissions.set_endpoint(
+        "webhook", disabled=True, reason="the webhook endpoint is gone (HTTP 410)"
+    )
+
+    shown = operations.endpoint("webhook")
+    assert shown.disabled
+    assert "410" in (shown.reason or "")
+    assert operations.enable_endpoint("webhook").disabled is False
+    assert operations.endpoint("webhook").disabled is False
+    # The endpoint row is no submission: no selector, page or count sees it.
+    assert list(operations.store.submissions.records("webhook")) == []
+    with pytest.raises(BadRequestError, match="never disabled"):
+        operations.enable_endpoint("ticketfairy")
+    with pytest.raises(NotFoundError):
+        operations.endpoint("nope")

@@ -28,6 +28,8 @@ from tests.conftest import REGION, ROOT
 
 EVENTS = ROOT / "events"
 BASE_URL = "https://tf.test"
+WEBHOOK_URL = "https://hooks.test/events"
+WEBHOOK_SECRET = "whsec_c2FtcGxlLWV2ZW50cy13ZWJob29rLXNlY3JldA=="
 SAMPLES = sorted(EVENTS.glob("*/*.json"))
 #: The event the operators' samples name (by URL, and by the id derived from it).
 SAMPLE_EVENT = {
@@ -48,6 +50,7 @@ def load_handler(dotted: str) -> Callable[[dict[str, Any], Any], Any]:
 def ticketfairy() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         router.post(f"{BASE_URL}/api/draft-events").mock(return_value=httpx.Response(201, json={"data": {"id": "9"}}))
+        router.post(WEBHOOK_URL).mock(return_value=httpx.Response(204))
         yield router
 
 
@@ -60,11 +63,12 @@ def test_sample_event_runs_through_its_handler(
     sample: Path, deployment: Stack, monkeypatch: pytest.MonkeyPatch, ticketfairy: respx.MockRouter
 ) -> None:
     function = deployment.functions[sample.parent.name]
-    for key, value in {**deployment.env(function.logical_id), "TICKETFAIRY_BASE_URL": BASE_URL}.items():
+    env = {**deployment.env(function.logical_id), "TICKETFAIRY_BASE_URL": BASE_URL, "WEBHOOK_URL": WEBHOOK_URL}
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
-    if "TICKETFAIRY_API_KEY_PARAMETER" in deployment.env(function.logical_id):
-        name = deployment.env(function.logical_id)["TICKETFAIRY_API_KEY_PARAMETER"]
-        boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value="k", Type="SecureString")
+    for variable, secret in (("TICKETFAIRY_API_KEY_PARAMETER", "k"), ("WEBHOOK_SECRET_PARAMETER", WEBHOOK_SECRET)):
+        if variable in env:
+            boto3.client("ssm", region_name=REGION).put_parameter(Name=env[variable], Value=secret, Type="SecureString")
 
     if function.logical_id in ("ReplayFunction", "ApiFunction"):
         store = DynamoStore(load_env_model(TableSettings, deployment.env(function.logical_id)))
@@ -89,7 +93,7 @@ def test_sample_event_runs_through_its_handler(
         assert json.loads(response["body"]) is not None
         return
     assert response == {"batchItemFailures": []}
-    if function.logical_id == "TicketfairySubmitFunction":
+    if function.logical_id in ("TicketfairySubmitFunction", "WebhookSubmitFunction"):
         assert len(ticketfairy.calls) == 1
     if function.logical_id == "FanoutFunction":
         queue = deployment.env("FanoutFunction")["INTEGRATION_QUEUES"]

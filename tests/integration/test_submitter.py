@@ -155,7 +155,7 @@ def test_a_change_is_an_update_where_supported_and_a_new_submission_otherwise(
     # An integration that cannot update gets the next change as a new submission instead.
     monkeypatch.setattr(type(submitter.integration), "supports_updates", False)
     newer = _changed(store, event_id)
-    newer = CachedEvent(event_id, newer.data, "newer-hash", newer.version + 1)
+    newer = CachedEvent(event_id, {**newer.data, "title": "Show 0 (moved again)"}, "newer-hash", newer.version + 1)
     asyncio.run(submitter.submit_event(newer, change=ChangeKind.UPDATED))
     assert update.call_count == 1
     assert [call.request.method for call in router.calls] == ["POST", "PATCH", "POST"]

@@ -22,7 +22,8 @@ def test_entry_points_register_ticketfairy() -> None:
     loaders = registry._entry_point_loaders()
     assert "ticketfairy" in loaders
     assert loaders["ticketfairy"]() is TicketFairyIntegration
-    assert registry.integration_names() == ["ticketfairy"]
+    # Every integration package is registered, and nothing else is.
+    assert registry.integration_names() == sorted(registry._package_loaders())
 
 
 def test_get_integration_returns_one_instance_per_name() -> None:
@@ -32,7 +33,7 @@ def test_get_integration_returns_one_instance_per_name() -> None:
 
 
 def test_unknown_integration_names_the_known_ones() -> None:
-    with pytest.raises(UnknownIntegrationError, match=r"no integration named 'nope'; registered: ticketfairy"):
+    with pytest.raises(UnknownIntegrationError, match=r"no integration named 'nope'; registered: .*ticketfairy"):
         registry.get_integration("nope")
 
 
@@ -40,7 +41,7 @@ def test_without_package_metadata_the_package_is_scanned(monkeypatch: pytest.Mon
     # Inside a Lambda zip no dist-info exists, so entry points come back empty.
     monkeypatch.setattr(registry, "_entry_point_loaders", dict)
     registry.clear_cache()
-    assert registry.integration_names() == ["ticketfairy"]
+    assert "ticketfairy" in registry.integration_names()
     assert type(registry.get_integration("ticketfairy")) is TicketFairyIntegration
 
 
