@@ -42,6 +42,8 @@ dlq_app = typer.Typer(help="Dead-letter queues: inspect and redrive.", no_args_i
 app.add_typer(dlq_app, name="dlq")
 events_app = typer.Typer(help="The event cache.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
+index_app = typer.Typer(help="The selection index (unsubmitted, failed, pending).", no_args_is_help=True)
+app.add_typer(index_app, name="index")
 console = Console()
 errors = Console(stderr=True)
 
@@ -316,6 +318,17 @@ def dlq_redrive_command(
 ) -> None:
     """Move dead-lettered messages back to the integration's queue (the console's "Start DLQ redrive")."""
     _run(lambda ops: ops.redrive(integration, limit), stack, endpoint_url, region, ok=lambda r: not r.failed)
+
+
+@index_app.command("build")
+def index_build_command(
+    integration: Annotated[str, typer.Argument(help="Integration whose selection index to build.")],
+    stack: StackOption = DEFAULT_STACK,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Fill the selection index from the tables: once after the first deploy (the local runtime does it itself)."""
+    _run(lambda ops: ops.build_index(integration), stack, endpoint_url, region, ok=lambda r: r.built)
 
 
 @dlq_app.command("show")

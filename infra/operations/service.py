@@ -37,6 +37,7 @@ from infra.operations.models import (
     EventView,
     ImportItemProblem,
     ImportResult,
+    IndexBuildResult,
     IntegrationState,
     IntegrationStatus,
     RedriveResult,
@@ -212,6 +213,23 @@ class Operations:
             invalid=[ImportItemProblem(label=item.label, problems=item.problems) for item in report.invalid],
             notes=[str(note) for note in report.notes],
             event_ids=[outcome.event_id for outcome in report.outcomes],
+        )
+
+    def build_index(self, integration: str) -> IndexBuildResult:
+        """Fill an integration's selection index from the tables (once, for stacks that held events before it).
+
+        Idempotent, and safe while the pipeline runs; until it has completed,
+        the ``unsubmitted``, ``failed`` and ``pending`` selectors refuse.
+        """
+        self._queues(integration)
+        build = self.store.build_index(integration)
+        logger.info("selection index built", extra={"integration": integration, "events": build.events})
+        return IndexBuildResult(
+            integration=integration,
+            events=build.events,
+            records=build.records,
+            built=not build.placeholder_errors,
+            errors=build.placeholder_errors,
         )
 
     # -- replay ------------------------------------------------------------------------

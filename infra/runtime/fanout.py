@@ -10,6 +10,7 @@ import functools
 import boto3
 
 from infra.aws.publisher import QueuePublisher
+from infra.aws.selection import PlaceholderWriter
 from infra.aws.settings import FanoutSettings
 from infra.pipeline.fanout import FanOut
 from infra.runtime.logs import secure_logging
@@ -23,4 +24,12 @@ def fanout_service() -> FanOut:
     # Before anything reads a secret or calls AWS.
     secure_logging(wire_logs=settings.wire_logs)
     sqs = boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
-    return FanOut(QueuePublisher(sqs), settings.enabled_queues, max_inline_bytes=settings.max_inline_event_bytes)
+    dynamodb = boto3.client("dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    # Placeholders for every deployed integration, enabled or not: a disabled one's are its catch-up list.
+    placeholders = PlaceholderWriter(dynamodb, settings.submissions_table, settings.integration_queues)
+    return FanOut(
+        QueuePublisher(sqs),
+        settings.enabled_queues,
+        max_inline_bytes=settings.max_inline_event_bytes,
+        placeholders=placeholders,
+    )
