@@ -123,6 +123,7 @@ def test_the_key_appears_in_no_log_line_record_or_dry_run(
     parameter = submit_env["TICKETFAIRY_API_KEY_PARAMETER"]
     boto3.client("ssm", region_name=REGION).put_parameter(Name=parameter, Value=CANARY, Type="SecureString")
     pipeline = Pipeline(deployment, monkeypatch)
+    pipeline.store.build_index("ticketfairy")
     pipeline.import_([event(title) for title in ANSWERS])
 
     with debug_logging(monkeypatch) as debug_logs:
