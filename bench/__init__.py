@@ -9,6 +9,7 @@ tests; these figures are for reading and for comparing runs
 * ``aws_calls``   AWS calls per event per stage vs the naive peer's (``bench.naive``);
 * ``concurrency`` one SQS batch against a slow destination vs one call, and vs the naive peer;
 * ``selectors``   items read per selected event at 1,000 and 10,000 cached events vs a full scan;
+* ``e2e``         the local runtime end to end (2,000 events): events/s, p50/p95, where the time went;
 * ``memory``      peak RSS of a process running one full batch vs one that imports boto3;
 * ``size``        each function's unzipped artifact vs one artifact of every dependency.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bench import aws_calls, cold_start, concurrency, memory, selectors, size
+from bench import aws_calls, cold_start, concurrency, e2e, memory, selectors, size
 from bench.report import BenchmarkResult
 
 __all__ = ["BENCHMARKS", "Benchmark"]
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     aws_calls.NAME: aws_calls.run,
     concurrency.NAME: concurrency.run,
     selectors.NAME: selectors.run,
+    e2e.NAME: e2e.run,
     memory.NAME: memory.run,
     size.NAME: size.run,
 }

@@ -23,15 +23,27 @@ from bench.sandbox import FANOUT_FUNCTION, REGION, SUBMIT_FUNCTION, AwsCallLog, 
 NAME: Final = "aws_calls"
 
 
+def _sqs_calls(stage: StageCalls) -> int:
+    return sum(count for operation, count in stage.calls.items() if operation.startswith("SendMessage"))
+
+
 def _figure(
-    figure_id: str, subject: str, stage: StageCalls, naive: StageCalls, per: int, baseline_label: str, note: str = ""
+    figure_id: str,
+    subject: str,
+    stage: StageCalls,
+    naive: StageCalls,
+    per: int,
+    baseline_label: str,
+    note: str = "",
+    *,
+    sqs_only: bool = False,
 ) -> Figure:
-    value = stage.total_calls / per
-    baseline = naive.total_calls / per
+    value = (_sqs_calls(stage) if sqs_only else stage.total_calls) / per
+    baseline = (_sqs_calls(naive) if sqs_only else naive.total_calls) / per
     return Figure(
         id=figure_id,
         subject=subject,
-        metric="AWS calls per event",
+        metric="SQS calls per event" if sqs_only else "AWS calls per event",
         unit="",
         value=value,
         baseline=baseline,
@@ -114,7 +126,12 @@ def run(*, quick: bool = False) -> BenchmarkResult:
             calls.stages["naive fan-out"],
             count,
             "naive peer: BatchProcessor, SendMessage per record",
-            note=f"{per_call:.1f} messages per SendMessageBatch (SQS limit 10)",
+            note=(
+                f"{per_call:.1f} messages per SendMessageBatch (SQS limit 10); besides, one PutItem per event per "
+                "integration files it as unsubmitted in the selection index (the naive peer keeps none: its "
+                "unsubmitted selector scans the cache)"
+            ),
+            sqs_only=True,
         ),
     ]
     return BenchmarkResult(NAME, parameters, figures)

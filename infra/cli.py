@@ -100,6 +100,8 @@ app.add_typer(dlq_app, name="dlq")
 events_app = typer.Typer(help="The event cache.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 app.add_typer(local_cli.stand_in_app, name="stand-in")
+index_app = typer.Typer(help="The selection index (unsubmitted, failed, pending).", no_args_is_help=True)
+app.add_typer(index_app, name="index")
 
 EndpointOption = Annotated[
     str | None,
@@ -403,6 +405,25 @@ app.command("submit", hidden=True, help="Deprecated name of replay.")(replay_com
 
 
 # -- dead-letter queues ---------------------------------------------------------------------
+
+
+@index_app.command("build")
+def index_build_command(
+    integration: Annotated[str, typer.Argument(help="Integration whose selection index to build.")],
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fill the selection index from the tables: once after the first deploy (the local runtime does it itself)."""
+    ops = _operations(stack, endpoint_url, profile, region)
+    out = Output(as_json=as_json)
+    with out.status(f"building {integration}'s selection index"):
+        result = ops.build_index(integration)
+    views.show_index_build(out, result)
+    if not result.built:
+        raise typer.Exit(1)
 
 
 @dlq_app.command("show")

@@ -420,6 +420,7 @@ class BaseSubmitter:
             change=change,
             attempt=attempt,
             force=force is not None,
+            event=event.data or None,
         )
         if claim.outcome is ClaimOutcome.BUSY:
             lease_until = claim.record.lease_until if claim.record else None
@@ -552,13 +553,13 @@ class BaseSubmitter:
                 f"re-enable it (event-importer {self.service_name} enable), then replay --selector failed"
             )
             return await self._finish(
-                claimed, None, status=SubmissionStatus.FAILED, error=error, change=change, permanent=True
+                event, claimed, None, status=SubmissionStatus.FAILED, error=error, change=change, permanent=True
             )
         try:
             delivery = await self._call_destination(event, claimed, change, force)
         except EndpointGoneError as exc:
             result = await self._finish(
-                claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
+                event, claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
             )
             if not self.integration.disables_on_gone:
                 return result
@@ -570,24 +571,27 @@ class BaseSubmitter:
             return dataclasses.replace(result, extra={**result.extra, "endpoint_disabled": True})
         except (InvalidEventError, PermanentSubmitError) as exc:
             return await self._finish(
-                claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
+                event, claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change, permanent=True
             )
         except UnusableAnswerError as exc:
             # Not retried by itself: repeating a create that was accepted is for the resolution
             # (the next change, removal or an operator's replay), not for a retry loop.
-            return await self._finish(claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change)
+            return await self._finish(
+                event, claimed, payload, status=SubmissionStatus.FAILED, error=str(exc), change=change
+            )
         except RetryableSubmitError as exc:
-            await self._record_retryable(claimed, payload, str(exc), change, final_attempt=final_attempt)
+            await self._record_retryable(event, claimed, payload, str(exc), change, final_attempt=final_attempt)
             raise
         except Exception as exc:
             # An unexpected error (a bug, an unmapped library error) may be
             # transient: keep the record honest and let the queue retry it.
             error = f"unexpected {type(exc).__name__}: {exc}"
             logger.exception("unexpected error submitting %s to %s", event.event_id, self.service_name)
-            await self._record_retryable(claimed, payload, error, change, final_attempt=final_attempt)
+            await self._record_retryable(event, claimed, payload, error, change, final_attempt=final_attempt)
             raise RetryableSubmitError(error) from exc
         if delivery.response is None:
             return await self._finish(
+                event,
                 claimed,
                 None,
                 status=SubmissionStatus.SKIPPED,
@@ -596,6 +600,7 @@ class BaseSubmitter:
                 change=delivery.change,
             )
         return await self._finish(
+            event,
             claimed,
             delivery.payload,
             status=SubmissionStatus.SUCCESS,
@@ -618,6 +623,7 @@ class BaseSubmitter:
 
     async def _record_retryable(
         self,
+        event: CachedEvent,
         claimed: SubmissionRecord,
         payload: dict[str, Any] | None,
         error: str,
@@ -628,10 +634,11 @@ class BaseSubmitter:
         if final_attempt:
             error = f"gave up after {claimed.attempts} attempts: {error}"
         status = SubmissionStatus.FAILED if final_attempt else SubmissionStatus.PENDING
-        await self._finish(claimed, payload, status=status, error=error, change=change)
+        await self._finish(event, claimed, payload, status=status, error=error, change=change)
 
     async def _finish(
         self,
+        event: CachedEvent,
         claimed: SubmissionRecord,
         payload: dict[str, Any] | None,
         *,
@@ -656,6 +663,7 @@ class BaseSubmitter:
             change=change,
             permanent=permanent,
             sent_fingerprint=sent_fingerprint,
+            event=event.data or None,
         )
         return SubmitResult(
             event_id=record.event_id,

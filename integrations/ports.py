@@ -8,14 +8,21 @@ submitters depend only on these shapes, so the framework carries no AWS code.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from integrations.records import CachedEvent, ChangeKind, EndpointState, SubmissionRecord, SubmissionStatus
+from integrations.records import (
+    CachedEvent,
+    ChangeKind,
+    EndpointState,
+    Selection,
+    SubmissionRecord,
+    SubmissionStatus,
+)
 
 
 class ClaimOutcome(StrEnum):
@@ -76,6 +83,7 @@ class SubmissionLedger(Protocol):
         change: ChangeKind = ChangeKind.CREATED,
         attempt: int | None = None,
         force: bool = False,
+        event: Mapping[str, Any] | None = None,
     ) -> Claim: ...
 
     def complete(
@@ -89,7 +97,14 @@ class SubmissionLedger(Protocol):
         change: ChangeKind | None = None,
         permanent: bool = False,
         sent_fingerprint: str | None = None,
+        event: Mapping[str, Any] | None = None,
     ) -> SubmissionRecord: ...
+
+    def selected(self, service: str, state: Selection) -> Iterator[tuple[str, CachedEvent | None]]:
+        """``(event_id, event)`` per item of ``service`` in ``state``; ``event`` is ``None`` if not stored."""
+        ...
+
+    def index_built(self, service: str) -> bool: ...
 
     def event_ids(self, service: str, status: SubmissionStatus | None = None) -> Iterator[str]: ...
 

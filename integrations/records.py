@@ -19,6 +19,14 @@ class SubmissionStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class Selection(StrEnum):
+    """What the standard status selectors select, as the store's selection index files it."""
+
+    UNSUBMITTED = "unsubmitted"  # no record for the integration yet
+    PENDING = "pending"  # in progress, or waiting for a retry
+    FAILED = "failed"
+
+
 #: The content hash a removal carries: "removed:" + the hash of the content that was removed.
 REMOVAL_PREFIX = "removed:"
 

@@ -1,18 +1,26 @@
 """Selectors every integration can offer: they read only through the ``Store`` protocol.
 
-Each reads as little as it can: status selectors query the (service, status)
-index and fetch just those events in batches; only ``all`` and
-``unsubmitted`` must scan the event cache.
+Each reads what it returns: ``unsubmitted``, ``failed`` and ``pending`` query
+the store's selection index, whose entries carry the events themselves;
+``by-url`` is one key lookup.  Only ``all`` scans the cache, by definition.
+The index is filled as events are cached and submitted; a stack that held
+events before it existed must build it once, and until then these selectors
+refuse rather than select too little.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from integrations.base import BaseSelector
+from integrations.errors import BadRequestError
 from integrations.event_data import event_id_for
 from integrations.ports import Store
-from integrations.records import CachedEvent, SubmissionStatus
+from integrations.records import CachedEvent, Selection
+
+
+class SelectionIndexNotBuiltError(BadRequestError):
+    """The selection index was never filled for this integration: selecting from it would miss events."""
 
 
 class AllSelector(BaseSelector):
@@ -22,36 +30,46 @@ class AllSelector(BaseSelector):
         return store.events.scan()
 
 
-class UnsubmittedSelector(BaseSelector):
-    """Events with no submission record at all for this service."""
+class IndexedSelector(BaseSelector):
+    """Events in one state of the selection index; raises ``SelectionIndexNotBuiltError`` before it is built."""
+
+    state: Selection = Selection.UNSUBMITTED
 
     def select_events(self, store: Store, service_name: str) -> Iterator[CachedEvent]:
-        recorded = set(store.submissions.event_ids(service_name))
-        return (event for event in store.events.scan() if event.event_id not in recorded)
+        if not store.submissions.index_built(service_name):
+            raise SelectionIndexNotBuiltError(
+                f"the {self.state.value} selector needs the selection index of {service_name}, which is not built: "
+                f"run `event-importer index build {service_name}` once (after the first deploy)"
+            )
+        return self._select(store, service_name)
+
+    def _select(self, store: Store, service_name: str) -> Iterator[CachedEvent]:
+        missing: list[str] = []
+        for event_id, event in store.submissions.selected(service_name, self.state):
+            if event is None:
+                missing.append(event_id)
+            else:
+                yield event
+        # Records written without their event: read from the cache (which also drops removed ones).
+        yield from store.events.get_many(missing)
 
 
-class StatusSelector(BaseSelector):
-    """Events whose record for this service is in one of ``statuses``."""
+class UnsubmittedSelector(IndexedSelector):
+    """Events with no submission record at all for this service."""
 
-    statuses: tuple[SubmissionStatus, ...] = ()
-
-    def select_events(self, store: Store, service_name: str) -> Iterable[CachedEvent]:
-        ids: list[str] = []
-        for status in self.statuses:
-            ids.extend(store.submissions.event_ids(service_name, status))
-        return store.events.get_many(ids)
+    state = Selection.UNSUBMITTED
 
 
-class FailedSelector(StatusSelector):
+class FailedSelector(IndexedSelector):
     """Events whose last submission failed: rejected by the destination, or out of retries."""
 
-    statuses = (SubmissionStatus.FAILED,)
+    state = Selection.FAILED
 
 
-class PendingSelector(StatusSelector):
+class PendingSelector(IndexedSelector):
     """Events waiting for a retry, or whose attempt is (or was left) in progress."""
 
-    statuses = (SubmissionStatus.PENDING, SubmissionStatus.IN_PROGRESS)
+    state = Selection.PENDING
 
 
 class ByUrlSelector(BaseSelector):

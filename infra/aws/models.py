@@ -17,10 +17,14 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
+from infra.aws.selection import SELECTION_INDEX
+
 SERVICE_STATUS_INDEX = "by_service_status"
+#: What an entry of the selection index carries besides its keys: the event, so a selector reads nothing else.
+SELECTION_PROJECTION = ["event", "data_hash", "version", "incarnation", "event_updated_at"]
 
 
 class EventCacheModel(Model):
@@ -49,12 +53,24 @@ class ServiceStatusIndex(GlobalSecondaryIndex["SubmissionModel"]):  # type: igno
     status = UnicodeAttribute(range_key=True)
 
 
+class SelectionIndex(GlobalSecondaryIndex["SubmissionModel"]):  # type: ignore[no-untyped-call]
+    """(service, "<state>#<event_id>") -> the event; sparse: only selectable items (``infra.aws.selection``)."""
+
+    class Meta:
+        index_name = SELECTION_INDEX
+        projection = IncludeProjection(SELECTION_PROJECTION)
+
+    service = UnicodeAttribute(hash_key=True)
+    selection = UnicodeAttribute(range_key=True)
+
+
 class SubmissionModel(Model):
     """The record of one event's delivery to one integration.
 
     ``revision`` is an optimistic lock: every write is conditional on the
     revision that was read, so two workers can never both believe they hold
-    the claim.
+    the claim.  An item without a revision is not a record but fan-out's
+    ``unsubmitted`` placeholder (``infra.aws.selection``).
     """
 
     class Meta:
@@ -79,8 +95,14 @@ class SubmissionModel(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     revision = VersionAttribute()
+    #: The selection index's key while the record is selectable (pending or failed), and the
+    #: event it is about, so that the selector reads nothing else; absent once delivered.
+    selection = UnicodeAttribute(null=True)
+    event = JSONAttribute(null=True)
+    event_updated_at = UTCDateTimeAttribute(null=True)
 
     by_service_status = ServiceStatusIndex()
+    by_service_selection = SelectionIndex()
 
 
 @functools.cache

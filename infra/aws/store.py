@@ -1,6 +1,7 @@
 """The DynamoDB store: the event cache and the submission ledger, on pynamodb.
 
-This is the only module that reads or writes the tables.
+This module reads and writes the tables; fan-out's placeholders in the
+selection index are the one exception (``infra.aws.selection``, boto3 only).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -25,10 +26,26 @@ from infra.aws.models import (
     SubmissionModel,
     bind_models,
 )
+from infra.aws.selection import (
+    MARKER_EVENT_ID,
+    SELECTION_INDEX,
+    Placeholder,
+    PlaceholderWriter,
+    format_time,
+    selection_for,
+    selection_key,
+)
 from infra.aws.settings import TableSettings
 from integrations.errors import IntegrationError
 from integrations.ports import Claim, ClaimOutcome
-from integrations.records import CachedEvent, ChangeKind, EndpointState, SubmissionRecord, SubmissionStatus
+from integrations.records import (
+    CachedEvent,
+    ChangeKind,
+    EndpointState,
+    Selection,
+    SubmissionRecord,
+    SubmissionStatus,
+)
 
 logger = logging.getLogger(__name__)
 _pynamodb_logger = logging.getLogger("pynamodb.connection.base")
@@ -282,7 +299,8 @@ class DynamoSubmissionLedger:
 
     def get(self, event_id: str, service: str) -> SubmissionRecord | None:
         item = self._get_item(event_id, service)
-        return None if item is None else _to_record(item)
+        # Without a revision it is fan-out's placeholder, not a record.
+        return None if item is None or item.revision is None else _to_record(item)
 
     def claim(
         self,
@@ -297,6 +315,7 @@ class DynamoSubmissionLedger:
         change: ChangeKind = ChangeKind.CREATED,
         attempt: int | None = None,
         force: bool = False,
+        event: Mapping[str, Any] | None = None,
     ) -> Claim:
         """Take (event, service, hash) for ``lease_seconds`` with a conditional write.
 
@@ -311,6 +330,8 @@ class DynamoSubmissionLedger:
         queue's ``maxReceiveCount``.  Without it (operator runs) each claim counts one.
         A claim for content when no draft is known marks the create as possibly
         sent (``create_hash``) *before* the call: a crash after it leaves that mark.
+        ``event`` (the event's data) makes the claim selectable as ``pending`` from the
+        selection index without reading the cache; it replaces fan-out's placeholder.
         """
         item: SubmissionModel | None = None
         for _ in range(CLAIM_ATTEMPTS):
@@ -343,6 +364,7 @@ class DynamoSubmissionLedger:
             item.incarnation = incarnation
             item.lease_until = now + dt.timedelta(seconds=lease_seconds)
             item.updated_at = now
+            _file(item, SubmissionStatus.IN_PROGRESS, change, event)
             saved, found = put_or_current(item)
             if saved:
                 return Claim(ClaimOutcome.CLAIMED, _to_record(item))
@@ -361,11 +383,14 @@ class DynamoSubmissionLedger:
         change: ChangeKind | None = None,
         permanent: bool = False,
         sent_fingerprint: str | None = None,
+        event: Mapping[str, Any] | None = None,
     ) -> SubmissionRecord:
         """Record the outcome of a claimed attempt and release the lease.
 
         Conditional on the claim's revision: if the lease expired and another
         worker took over, its record stands and this outcome is only logged.
+        ``event`` (the event's data) keeps a failed or pending record selectable
+        from the selection index alone.
         """
         now = self.clock()
         item = self.model(
@@ -395,6 +420,7 @@ class DynamoSubmissionLedger:
             updated_at=now,
         )
         item.revision = claimed.revision
+        _file(item, status, ChangeKind(item.change), event)
         saved, current = put_or_current(item)
         if not saved:
             logger.warning(
@@ -405,6 +431,35 @@ class DynamoSubmissionLedger:
             )
             return claimed if current is None else _to_record(current)
         return _to_record(item)
+
+    def selected(self, service: str, state: Selection) -> Iterator[tuple[str, CachedEvent | None]]:
+        """``(event_id, event)`` of each of ``service``'s items in ``state``, from the selection index alone.
+
+        ``event`` is ``None`` for a record written without its event (by an
+        older writer); the caller reads those from the cache.
+        """
+        model = self.model
+        prefix = selection_key(state, "")
+        for item in model.query(service, model.selection.startswith(prefix), index_name=SELECTION_INDEX):
+            event_id = str(item.selection)[len(prefix) :]
+            if item.event is None or not item.data_hash:
+                yield event_id, None
+                continue
+            yield (
+                event_id,
+                CachedEvent(
+                    event_id=event_id,
+                    data=dict(item.event),
+                    data_hash=item.data_hash,
+                    version=int(item.version or 1),
+                    updated_at=item.event_updated_at,
+                    incarnation=item.incarnation,
+                ),
+            )
+
+    def index_built(self, service: str) -> bool:
+        """Whether ``service``'s entries of the selection index were filled (``DynamoStore.build_index``)."""
+        return self._get_item(MARKER_EVENT_ID, service) is not None
 
     def event_ids(self, service: str, status: SubmissionStatus | None = None) -> Iterator[str]:
         """Ids of events with a record for ``service`` (optionally in ``status``), from the index."""
@@ -474,6 +529,27 @@ class DynamoSubmissionLedger:
         return EndpointState(service, disabled, reason, now)
 
 
+def _file(item: SubmissionModel, status: SubmissionStatus, change: ChangeKind, event: Mapping[str, Any] | None) -> None:
+    """Put a record written in ``status`` into the selection index (with its event), or take it out.
+
+    A removal's record is never selectable: the event it names is no longer cached.
+    """
+    selection = None if change is ChangeKind.REMOVED else selection_for(status, item.event_id)
+    item.selection = selection
+    item.event = None if selection is None or event is None else dict(event)
+    item.event_updated_at = None
+
+
+@dataclass(frozen=True)
+class IndexBuild:
+    """What ``DynamoStore.build_index`` did for one service."""
+
+    service: str
+    events: int  # cached events given a placeholder (unless a record existed)
+    records: int  # pending or failed records filed in the index
+    placeholder_errors: dict[str, str]
+
+
 class DynamoStore:
     """Both tables of one deployment, as the framework's ``Store``."""
 
@@ -507,3 +583,51 @@ class DynamoStore:
     @property
     def submissions(self) -> DynamoSubmissionLedger:
         return self._submissions
+
+    def build_index(self, service: str, *, page_size: int = 500) -> IndexBuild:
+        """Fill ``service``'s entries of the selection index from what the tables hold; idempotent.
+
+        For stacks that cached events before the index existed: a placeholder
+        for every cached event (never over a record), and each pending or
+        failed record filed with its event, page by page.  Ends by writing the
+        marker the selectors check, so ``unsubmitted`` is refused until then.
+        """
+        submissions = self._submissions.model
+        connection = submissions._get_connection()
+        client: Any = connection.connection.client  # botocore's DynamoDB client, typed only as a base client
+        writer = PlaceholderWriter(client, connection.table_name, [service])
+        events = 0
+        errors: dict[str, str] = {}
+        page: list[Placeholder] = []
+        for cached in self._events.scan():
+            page.append(Placeholder(cached.event_id, cached.data, cached.data_hash, cached.version, cached.incarnation))
+            if len(page) >= page_size:
+                errors.update(writer.write(page))
+                events, page = events + len(page), []
+        errors.update(writer.write(page))
+        events += len(page)
+        records = 0
+        for status in (SubmissionStatus.PENDING, SubmissionStatus.IN_PROGRESS, SubmissionStatus.FAILED):
+            for record in self._submissions.records(service, status):
+                records += self._file_record(record)
+        if not errors:
+            # The marker has no status and no selection: it is in neither index.
+            marker = {
+                "event_id": {"S": MARKER_EVENT_ID},
+                "service": {"S": service},
+                "built_at": {"S": format_time(utcnow())},
+            }
+            client.put_item(TableName=connection.table_name, Item=marker)
+        return IndexBuild(service, events, records, errors)
+
+    def _file_record(self, record: SubmissionRecord) -> int:
+        """File one pending or failed record with its cached event; 0 if it is filed already or changed meanwhile."""
+        item = self._submissions._get_item(record.event_id, record.service)
+        if item is None or item.revision is None or item.selection is not None:
+            return 0
+        cached = self._events.get(record.event_id)
+        # The event goes with the record only if it is the version the record is about.
+        data = cached.data if cached is not None and cached.data_hash == item.data_hash else None
+        _file(item, SubmissionStatus(item.status), ChangeKind(item.change or "created"), data)
+        saved, _ = put_or_current(item)  # a record changed meanwhile was filed by its writer
+        return int(saved)

@@ -104,6 +104,7 @@ class LocalRuntime:
             region=REGION,
             endpoint_url=self.endpoint_url,
         )
+        self._build_selection_indexes()
         for logical_id, function in self._stack.functions.items():
             for mapping in self._stack.mappings_of(logical_id):
                 self._add_source(function, mapping)
@@ -117,6 +118,16 @@ class LocalRuntime:
             thread.start()
         if self.options.serve_api:
             self._serve_api()
+
+    def _build_selection_indexes(self) -> None:
+        """What ``event-importer index build`` does after a first deploy, for every deployed integration."""
+        names: set[str] = set()
+        for function in self.stack.functions.values():
+            if "INTEGRATION_QUEUES" in function.environment:
+                names.update(json.loads(function.environment["INTEGRATION_QUEUES"]))
+        store = self.store()
+        for name in sorted(names):
+            store.build_index(name)
 
     def _serve_api(self) -> None:
         """Serve the function API Gateway invokes (its permission's principal) on loopback."""

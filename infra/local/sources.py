@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -30,6 +31,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.05
+#: An SQS long poll (seconds): how long a queue source waits for a message per request, and so
+#: how long stopping it may take.
+LONG_POLL_SECONDS = 1
+#: How often a stream source looks for new shards.  Every poll would be one more
+#: DescribeStream for moto to answer per 50 ms, for shards that appear rarely.
+SHARD_DISCOVERY_SECONDS = 1.0
 
 
 class Invoker(Protocol):
@@ -175,10 +182,15 @@ class StreamSource(_Source):
         self.settings = settings
         self.clock = clock
         self._shards: dict[str, _Shard] = {}
+        self._discovered_at: float | None = None
         #: Sequence numbers of each batch handed to the function (the latest ones), for inspection.
         self.delivered: deque[list[str]] = deque(maxlen=1000)
 
     def _discover_shards(self) -> None:
+        now = time.monotonic()
+        if self._discovered_at is not None and now - self._discovered_at < SHARD_DISCOVERY_SECONDS:
+            return
+        self._discovered_at = now
         description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in description.get("Shards", []):
             shard_id = shard["ShardId"]
@@ -375,22 +387,34 @@ class QueueSource(_Source):
                 self.stats.duplicates_injected += 1
 
     def _receive_batch(self) -> list[dict[str, Any]]:
+        """Up to a batch of messages: long-poll for the first, then gather more until the batching window closes.
+
+        Long polls, as Lambda's pollers do: an idle queue costs one request a
+        second (``LONG_POLL_SECONDS``) instead of one every ``POLL_INTERVAL``,
+        each of which moto answers by walking the queue.
+        """
         messages: list[dict[str, Any]] = []
-        deadline = time.monotonic() + self.settings.batching_window_seconds
+        deadline = math.inf
         while len(messages) < self.settings.batch_size and not self._stop_event.is_set():
-            wanted = min(10, self.settings.batch_size - len(messages))
+            remaining = deadline - time.monotonic()
+            if messages and remaining <= 0:
+                break
+            # SQS waits in whole seconds: within the window, never past it.
+            wait = LONG_POLL_SECONDS if not messages else min(LONG_POLL_SECONDS, int(remaining))
             response = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
-                MaxNumberOfMessages=wanted,
-                WaitTimeSeconds=0,
+                MaxNumberOfMessages=min(10, self.settings.batch_size - len(messages)),
+                WaitTimeSeconds=wait,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
             received = [dict(message) for message in response.get("Messages", [])]
+            if not messages and not received:
+                break  # an idle queue: the run loop polls again
+            if not messages:
+                deadline = time.monotonic() + self.settings.batching_window_seconds
             messages.extend(received)
-            if not messages or time.monotonic() >= deadline:
-                break
-            if not received:
+            if not received and wait == 0:
                 self._stop_event.wait(POLL_INTERVAL)
         return messages
 

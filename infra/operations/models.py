@@ -146,3 +146,13 @@ class IntegrationStatus(BaseModel):
 
 class StatusSummary(BaseModel):
     integrations: list[IntegrationStatus]
+
+
+class IndexBuildResult(BaseModel):
+    """What building an integration's selection index did (``Operations.build_index``)."""
+
+    integration: str
+    events: int = Field(description="cached events filed as unsubmitted (unless a record existed)")
+    records: int = Field(description="pending or failed records filed with their event")
+    built: bool = Field(description="the index is complete: its selectors may be used")
+    errors: dict[str, str] = Field(default_factory=dict, description="events that could not be filed, and why")

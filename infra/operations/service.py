@@ -37,6 +37,7 @@ from infra.operations.models import (
     EventView,
     ImportItemProblem,
     ImportResult,
+    IndexBuildResult,
     IntegrationState,
     IntegrationStatus,
     RedriveResult,
@@ -257,6 +258,23 @@ class Operations:
     def enrich(self, *, only_missing_zone: bool = True) -> ImportResult:
         """Resolve and store the time zone of cached events, as an import would; changed ones are re-delivered."""
         return _import_result(enrich_events(self.store.events, only_missing_zone=only_missing_zone))
+
+    def build_index(self, integration: str) -> IndexBuildResult:
+        """Fill an integration's selection index from the tables (once, for stacks that held events before it).
+
+        Idempotent, and safe while the pipeline runs; until it has completed,
+        the ``unsubmitted``, ``failed`` and ``pending`` selectors refuse.
+        """
+        self._queues(integration)
+        build = self.store.build_index(integration)
+        logger.info("selection index built", extra={"integration": integration, "events": build.events})
+        return IndexBuildResult(
+            integration=integration,
+            events=build.events,
+            records=build.records,
+            built=not build.placeholder_errors,
+            errors=build.placeholder_errors,
+        )
 
     # -- replay ------------------------------------------------------------------------
 

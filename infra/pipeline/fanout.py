@@ -2,7 +2,9 @@
 
 Records are planned one by one (Powertools isolates a bad record), then every
 planned message of the batch is published together, so the number of
-``SendMessageBatch`` calls is the minimum the limits allow.  A record is
+``SendMessageBatch`` calls is the minimum the limits allow.  Meanwhile each
+change's ``unsubmitted`` placeholder goes into the selection index
+(``infra.aws.selection``) for every deployed integration.  A record is
 reported as a batch item failure if it could not be planned or any of its
 messages could not be sent; Lambda then re-delivers from the lowest failed
 sequence number, which the idempotent submitters absorb.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 
 from infra.aws.publisher import OutgoingMessage, QueuePublisher
+from infra.aws.selection import Placeholder, PlaceholderWriter
 from infra.pipeline.messages import QueueMessage
 from integrations.errors import IntegrationError
 from integrations.records import ChangeKind, removal_hash
@@ -157,14 +161,23 @@ def build_messages(
 class FanOut:
     """Turns a stream batch into queue messages and a partial batch response."""
 
-    def __init__(self, publisher: QueuePublisher, queues: Mapping[str, str], *, max_inline_bytes: int) -> None:
+    def __init__(
+        self,
+        publisher: QueuePublisher,
+        queues: Mapping[str, str],
+        *,
+        max_inline_bytes: int,
+        placeholders: PlaceholderWriter | None = None,
+    ) -> None:
         self.publisher = publisher
         self.queues = dict(queues)
         self.max_inline_bytes = max_inline_bytes
+        self.placeholders = placeholders
 
     def handle(self, event: Mapping[str, Any]) -> PartialItemFailureResponse:
         """Process one DynamoDB stream event (as Lambda delivers it)."""
         planned: dict[str, list[OutgoingMessage]] = {}
+        changes: dict[str, CacheChange] = {}
 
         def plan(record: DynamoDBRecord) -> None:
             sequence = record.dynamodb.sequence_number if record.dynamodb else None
@@ -172,6 +185,7 @@ class FanOut:
                 raise BadStreamRecordError("stream record without a sequence number")
             change = read_change(record)
             if change is not None:
+                changes[sequence] = change
                 planned[sequence] = build_messages(
                     change, self.queues, key_prefix=sequence, max_inline_bytes=self.max_inline_bytes
                 )
@@ -184,7 +198,19 @@ class FanOut:
         for exc_info in processor.exceptions:
             logger.error("stream record rejected: %s", exc_info[1] if exc_info else "?")
 
+        # Placeholders and messages are independent (a claim always wins over a placeholder): in parallel.
+        placeholder_errors: dict[str, str] = {}
+        writer = threading.Thread(target=lambda: placeholder_errors.update(self._write_placeholders(changes)))
+        writer.start()
         report = self.publisher.publish(message for messages in planned.values() for message in messages)
+        writer.join()
+        for sequence, change in changes.items():
+            if change.event_id in placeholder_errors:
+                logger.error(
+                    "could not file %s as unsubmitted: %s", change.event_id, placeholder_errors[change.event_id]
+                )
+                if sequence not in failed:
+                    failed.append(sequence)
         for key, reason in report.failed.items():
             sequence = key.partition("|")[0]
             logger.error("could not queue %s: %s", key, reason)
@@ -201,3 +227,18 @@ class FanOut:
             },
         )
         return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}
+
+    def _write_placeholders(self, changes: Mapping[str, CacheChange]) -> dict[str, str]:
+        if self.placeholders is None:
+            return {}
+        return self.placeholders.write(
+            Placeholder(
+                change.event_id,
+                None if change.change is ChangeKind.REMOVED else change.event,
+                change.data_hash,
+                change.version,
+                change.incarnation,
+                change.changed_at,
+            )
+            for change in changes.values()
+        )

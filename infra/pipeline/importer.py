@@ -1,5 +1,9 @@
 """Importing events into the cache: validate, hash, write only what changed.
 
+Batched: the current hashes of 100 events are read in one ``BatchGetItem``,
+then the changed ones are written with conditional ``PutItem`` calls, several
+at once.
+
 A write to the cache is what triggers delivery, so an unchanged re-import
 must write nothing at all.  One bad event never stops an import: anything
 that cannot be read, validated or stored is reported against its line or
@@ -11,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -21,6 +26,9 @@ from integrations.errors import InvalidEventError
 from integrations.event_data import event_id_for, parse_event_with_notes
 
 CHUNK = 100  # one BatchGetItem of current hashes per chunk
+#: Conditional writes in flight at once: each is a round trip of its own (DynamoDB has no
+#: conditional batch write), so they overlap instead of queueing one behind another.
+WRITE_CONCURRENCY = 8
 #: Largest event accepted, as serialised JSON.  A DynamoDB item is at most 400 KB, and the
 #: cache item carries more than the event (keys, hash, times): this leaves room for them.
 MAX_EVENT_BYTES = 350_000
@@ -152,21 +160,23 @@ def _write(
     # The same source twice in one batch: the last one wins, as it would sequentially.
     latest = {prepared.event_id: prepared for prepared in batch}
     known = repository.known(latest)
-    outcomes = []
-    for p in latest.values():
+
+    def write(p: _Prepared) -> ImportOutcome | InvalidItem:
         try:
-            outcomes.append(
-                repository.put_if_changed(
-                    p.event_id, p.data, p.data_hash, source_url=p.source_url, known=known.get(p.event_id)
-                )
+            return repository.put_if_changed(
+                p.event_id, p.data, p.data_hash, source_url=p.source_url, known=known.get(p.event_id)
             )
         except ConcurrentWriteError as exc:
             # Never overwrite a change we did not see; the caller reports it and can import again.
-            rejected.append(InvalidItem(p.label, [f"{exc}; import it again"]))
+            return InvalidItem(p.label, [f"{exc}; import it again"])
         except PynamoDBException as exc:
             # One item DynamoDB refuses (too large, invalid) must not cost every later event its write.
-            rejected.append(InvalidItem(p.label, [f"could not be stored: {exc.cause_response_message or exc.msg}"]))
-    return outcomes
+            return InvalidItem(p.label, [f"could not be stored: {exc.cause_response_message or exc.msg}"])
+
+    with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(latest))) as pool:
+        results = list(pool.map(write, latest.values()))
+    rejected.extend(result for result in results if isinstance(result, InvalidItem))
+    return [result for result in results if isinstance(result, ImportOutcome)]
 
 
 def read_items(stream: IO[bytes] | IO[str]) -> Iterator[tuple[str, Mapping[str, Any] | InvalidItem]]:

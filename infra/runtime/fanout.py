@@ -1,7 +1,7 @@
 """The fan-out function's wiring, built once per container at its first invocation.
 
 Imports only what fan-out uses (no pynamodb, no httpx, not even boto3: its
-one SQS client comes straight from botocore, which spares the cold start
+SQS and DynamoDB clients come straight from botocore, which spares the cold start
 boto3's resource layer and s3transfer).
 """
 
@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, cast
 import botocore.session
 
 from infra.aws.publisher import QueuePublisher
+from infra.aws.selection import PlaceholderWriter
 from infra.aws.settings import FanoutSettings
 from infra.pipeline.fanout import FanOut
 from infra.runtime.logs import secure_logging
 from integrations.env import load_env_model
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
 
@@ -28,10 +30,15 @@ def fanout_service() -> FanOut:
     settings = load_env_model(FanoutSettings)
     # Before anything reads a secret or calls AWS.
     secure_logging(wire_logs=settings.wire_logs)
-    sqs = cast(
-        "SQSClient",
-        botocore.session.get_session().create_client(
-            "sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
-        ),
+    session = botocore.session.get_session()
+    region, endpoint = settings.aws_region, settings.aws_endpoint_url
+    sqs = cast("SQSClient", session.create_client("sqs", region_name=region, endpoint_url=endpoint))
+    dynamodb = cast("DynamoDBClient", session.create_client("dynamodb", region_name=region, endpoint_url=endpoint))
+    # Placeholders for every deployed integration, enabled or not: a disabled one's are its catch-up list.
+    placeholders = PlaceholderWriter(dynamodb, settings.submissions_table, settings.integration_queues)
+    return FanOut(
+        QueuePublisher(sqs),
+        settings.enabled_queues,
+        max_inline_bytes=settings.max_inline_event_bytes,
+        placeholders=placeholders,
     )
-    return FanOut(QueuePublisher(sqs), settings.enabled_queues, max_inline_bytes=settings.max_inline_event_bytes)

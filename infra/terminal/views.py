@@ -12,6 +12,7 @@ from infra.operations.models import (
     DeadLetterView,
     EventView,
     ImportResult,
+    IndexBuildResult,
     IntegrationState,
     RedriveResult,
     ReplayReport,
@@ -221,3 +222,17 @@ def show_redrive(out: Output, result: RedriveResult) -> None:
     for message_id, error in result.failed.items():
         out.note(f"not moved {message_id}: {error}")
     out.line(f"moved {result.moved} messages from {result.integration}'s dead-letter queue back to its queue")
+
+
+def show_index_build(out: Output, result: IndexBuildResult) -> None:
+    """Events not filed on stderr, then one summary line."""
+    if out.as_json:
+        out.json(result)
+        return
+    for event_id, error in result.errors.items():
+        out.note(f"not filed {event_id}: {error}")
+    state = "built" if result.built else "NOT built (run it again)"
+    out.line(
+        f"{result.integration}'s selection index {state}: {result.events} events filed as unsubmitted, "
+        f"{result.records} pending or failed records"
+    )

@@ -11,7 +11,7 @@ from infra.pipeline.importer import import_events
 from integrations.env import load_env_model
 from integrations.event_data import event_id_for
 from integrations.records import SubmissionStatus
-from integrations.selectors import STANDARD_SELECTORS, ByUrlSelector
+from integrations.selectors import STANDARD_SELECTORS, ByUrlSelector, SelectionIndexNotBuiltError
 
 SERVICE = "ticketfairy"
 
@@ -21,6 +21,8 @@ def store(deployment: Stack) -> DynamoStore:
     store = DynamoStore(load_env_model(TableSettings, deployment.env("FanoutFunction")))
     events = [{"title": f"Show {n}", "source_url": f"https://example.com/e/{n}"} for n in range(1, 6)]
     import_events(store.events, [(str(n), e) for n, e in enumerate(events)])
+    # Fan-out is not run here: the backfill files the cached events as unsubmitted, as it would.
+    store.build_index(SERVICE)
     return store
 
 
@@ -64,3 +66,10 @@ def test_status_selectors(store: DynamoStore) -> None:
 def test_by_url_selects_one_event_by_its_source(store: DynamoStore) -> None:
     assert ids(store, "by-url", url="https://EXAMPLE.com/e/3/") == [eid(3)]
     assert list(ByUrlSelector("https://example.com/missing").select_events(store, SERVICE)) == []
+
+
+@pytest.mark.parametrize("name", ["unsubmitted", "failed", "pending"])
+def test_index_selectors_refuse_until_the_index_is_built(deployment: Stack, name: str) -> None:
+    store = DynamoStore(load_env_model(TableSettings, deployment.env("FanoutFunction")))
+    with pytest.raises(SelectionIndexNotBuiltError, match=f"event-importer index build {SERVICE}"):
+        list(STANDARD_SELECTORS[name]().select_events(store, SERVICE))

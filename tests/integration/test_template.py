@@ -18,6 +18,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.aws.models import SELECTION_PROJECTION
+from infra.aws.selection import SELECTION_INDEX
 from infra.aws.stack import Stack, deploy, load_template
 from integrations.registry import integration_names
 
@@ -169,9 +171,11 @@ def test_event_cache_streams_both_images(stack: Stack) -> None:
     assert table["Table"]["KeySchema"] == [{"AttributeName": "event_id", "KeyType": "HASH"}]
 
 
-def test_submissions_keys_and_status_index(stack: Stack) -> None:
+def test_submissions_keys_status_and_selection_indexes(stack: Stack) -> None:
     table = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=stack.resources["SubmissionsTable"])
-    (index,) = table["Table"]["GlobalSecondaryIndexes"]
+    index, selection = sorted(
+        table["Table"]["GlobalSecondaryIndexes"], key=lambda i: i["IndexName"] != "by_service_status"
+    )
 
     assert table["Table"]["KeySchema"] == [
         {"AttributeName": "event_id", "KeyType": "HASH"},
@@ -182,6 +186,13 @@ def test_submissions_keys_and_status_index(stack: Stack) -> None:
         [{"AttributeName": "service", "KeyType": "HASH"}, {"AttributeName": "status", "KeyType": "RANGE"}],
         {"ProjectionType": "KEYS_ONLY"},
     )
+    # The selection index carries what the store's model projects: a selector reads nothing else.
+    assert (selection["IndexName"], selection["KeySchema"]) == (
+        SELECTION_INDEX,
+        [{"AttributeName": "service", "KeyType": "HASH"}, {"AttributeName": "selection", "KeyType": "RANGE"}],
+    )
+    assert selection["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(selection["Projection"]["NonKeyAttributes"]) == sorted(SELECTION_PROJECTION)
 
 
 def test_every_queue_is_encrypted(body: dict[str, Any]) -> None:

@@ -1,0 +1,57 @@
+"""What the local moto server needs to take concurrent writers: one DynamoDB request at a time.
+
+moto's DynamoDB is not thread-safe: a stream record's sequence number is the
+shard's length when the write reaches it, so two writes in flight at once can
+get the same number (and a stream reader then skips or repeats a record), and
+a query can walk a table while another thread changes it.  Lambda-like
+concurrency (batched imports, fan-out's placeholders, submit functions in
+parallel) does exactly that, so the local server serialises DynamoDB and
+DynamoDB Streams requests; SQS (whose long polls wait) stays concurrent.
+
+moto's dispatcher also lists its package directory (one ``stat`` per service)
+to route every request; the listing never changes while a server runs, so it
+is read once.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto import backends
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+#: ``X-Amz-Target`` prefixes of DynamoDB and DynamoDB Streams (JSON protocol) requests.
+SERIALISED_TARGETS = ("DynamoDB_", "DynamoDBStreams_")
+
+
+class SerialisedDynamoDB:
+    """WSGI middleware: DynamoDB requests run one at a time (the whole answer is built under the lock)."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith(SERIALISED_TARGETS):
+            return self.app(environ, start_response)
+        with self._lock:
+            # Drain the body inside the lock: a lazy iterable would run moto's code after release.
+            return list(self.app(environ, start_response))
+
+
+@functools.cache
+def _moto_modules() -> tuple[str, ...]:
+    return tuple(_LIST_MODULES())
+
+
+_LIST_MODULES = backends.list_of_moto_modules
+
+
+def cache_module_listing() -> None:
+    """Make moto's per-request package listing a lookup (idempotent)."""
+    backends.list_of_moto_modules = _moto_modules
