@@ -32,6 +32,12 @@ URL = "https://output.example/events/night"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with mock_aws():
         deployed = deploy("output", region=REGION)
+        # The operator's one-off after the first deploy; the selectors refuse until it has run.
+        built = runner.invoke(
+            cli.build_cli(), ["index", "build", "ticketfairy", "--stack", deployed.name, "--region", REGION]
+        )
+        assert built.exit_code == 0, built.output
+        assert built.stdout.startswith("ticketfairy's selection index built: 0 events filed"), built.stdout
         events = tmp_path_factory.mktemp("output") / "events.jsonl"
         events.write_text(json.dumps({"title": "Night", "date": "2026-07-01", "venue": "Hall", "source_url": URL}))
         imported = runner.invoke(cli.build_cli(), ["import", str(events), "--stack", deployed.name, "--region", REGION])
