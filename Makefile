@@ -73,10 +73,13 @@ build-FanoutFunction:
 build-TicketfairySubmitFunction:
 	$(LAMBDA_BUILD) submit --integration ticketfairy --out "$(ARTIFACTS_DIR)"
 
+build-CalendarSubmitFunction:
+	$(LAMBDA_BUILD) submit --integration calendar --out "$(ARTIFACTS_DIR)"
+
 # The operators' functions ship every integration: a replay's dry run runs its transformer,
 # and the API mounts its routes.
 build-ReplayFunction:
-	$(LAMBDA_BUILD) replay --integration ticketfairy --out "$(ARTIFACTS_DIR)"
+	$(LAMBDA_BUILD) replay --integration ticketfairy --integration calendar --out "$(ARTIFACTS_DIR)"
 
 build-ApiFunction:
-	$(LAMBDA_BUILD) api --integration ticketfairy --out "$(ARTIFACTS_DIR)"
+	$(LAMBDA_BUILD) api --integration ticketfairy --integration calendar --out "$(ARTIFACTS_DIR)"

@@ -25,7 +25,7 @@ from moto import mock_aws
 
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
 from bench.sandbox import ROOT, sealed_environment
-from infra.aws.stack import deploy
+from infra.aws.stack import deploy, optional_integrations_on
 
 NAME: Final = "cold_start"
 BASELINE_MODULE: Final = "boto3"
@@ -138,7 +138,7 @@ def time_imports(modules: list[str], runs: int) -> dict[str, ImportTiming]:
 def handler_modules() -> dict[str, str]:
     """Function logical id -> handler module, from template.yaml."""
     with mock_aws():
-        functions = deploy("cold-start").functions
+        functions = deploy("cold-start", parameters=optional_integrations_on()).functions
     return {logical_id: function.handler.rpartition(".")[0] for logical_id, function in functions.items()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import signal
@@ -63,13 +64,20 @@ def local_command(
             help="NAME=VALUE: store VALUE (e.g. an API key) as the SSM SecureString the template parameter NAME names.",
         ),
     ] = None,
+    with_caldav: Annotated[
+        bool,
+        typer.Option(
+            "--with-caldav", help="Start a CalDAV server (Radicale) on loopback and deliver to its calendar too."
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
     api: Annotated[bool, typer.Option(help="Serve the operators' HTTP API (the API function) on loopback.")] = True,
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the HTTP API; 0 picks a free one.")] = 0,
 ) -> None:
     """Run the pipeline locally until Ctrl-C or SIGTERM: moto on loopback, the template's functions and sources."""
     # Imported here: the runtime needs moto, which the CLI's other commands do not.
-    from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY
+    from infra.local.caldav import PASSWORD_PARAMETER, RadicaleServer
+    from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY, DEMO_CALDAV_PASSWORD, DEMO_CALDAV_USER
     from infra.local.destination import DraftEventsDestination
     from infra.local.runtime import LocalRuntime, RuntimeOptions
 
@@ -83,9 +91,14 @@ def local_command(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     stand_in = DraftEventsDestination(api_key=DEMO_API_KEY) if destination else None
+    calendar = RadicaleServer(username=DEMO_CALDAV_USER, password=DEMO_CALDAV_PASSWORD) if with_caldav else None
     try:
         if stand_in is not None:
             overrides.setdefault("TicketfairyBaseUrl", stand_in.start())
+        if calendar is not None:
+            calendar.start()
+            for name, value in calendar.template_parameters().items():
+                overrides.setdefault(name, value)
         runtime = LocalRuntime(
             RuntimeOptions(
                 endpoint_url=endpoint_url,
@@ -100,6 +113,8 @@ def local_command(
             secrets = _parse_overrides(secret or [])
             if stand_in is not None:
                 secrets.setdefault(API_KEY_PARAMETER, DEMO_API_KEY)
+            if calendar is not None:
+                secrets.setdefault(PASSWORD_PARAMETER, DEMO_CALDAV_PASSWORD)
             for name, value in secrets.items():
                 runtime.put_secure_parameter(name, value)
             env = runtime.environment("FanoutFunction")
@@ -108,6 +123,8 @@ def local_command(
             console.print(f"  submissions table  {env['SUBMISSIONS_TABLE']}")
             if stand_in is not None:
                 console.print(f"  TicketFairy stand-in  {stand_in.base_url}")
+            if calendar is not None:
+                console.print(f"  CalDAV calendar (Radicale)  {calendar.calendar_url}  ({DEMO_CALDAV_USER})")
             if api:
                 console.print(f"  HTTP API  {runtime.api_url}  (Swagger UI: {runtime.api_url}/swagger)")
             console.print(f"try: event-importer import FILE --endpoint-url {runtime.endpoint_url}")
@@ -120,20 +137,31 @@ def local_command(
     finally:
         if stand_in is not None:
             stand_in.stop()
+        if calendar is not None:
+            calendar.stop()
     console.print("stopped")
 
 
 def demo_command(
     sample_file: Annotated[Path, typer.Option("--events", help="Events to import (JSON lines).")] = SAMPLE_EVENTS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    with_caldav: Annotated[
+        bool | None,
+        typer.Option(
+            "--with-caldav/--without-caldav",
+            help="Also deliver to a CalDAV calendar on loopback (Radicale); by default when Radicale is installed.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
 ) -> None:
     """Import the sample events, run them through the whole pipeline locally, and summarise."""
     from infra.local.demo import run_demo
 
     configure_logging(verbose)
+    if with_caldav is None:
+        with_caldav = importlib.util.find_spec("radicale") is not None
     if as_json:
-        summary = run_demo(sample_file, verbose=verbose)
+        summary = run_demo(sample_file, verbose=verbose, with_caldav=with_caldav)
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         with Progress(
@@ -144,7 +172,7 @@ def demo_command(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = run_demo(sample_file, verbose=verbose, progress=progress)
+            summary = run_demo(sample_file, verbose=verbose, progress=progress, with_caldav=with_caldav)
         print_summary(summary)
     if not summary.ok:
         raise typer.Exit(1)
@@ -172,4 +200,6 @@ def print_summary(summary: DemoSummary) -> None:
         f"{summary.valid_events} valid events of {summary.events_in_file}; destination accepted "
         f"{summary.destination_creates} drafts in {summary.seconds:.1f} s; queues drained: {summary.drained}"
     )
+    if summary.calendar_events is not None:
+        console.print(f"the CalDAV calendar shows {summary.calendar_events} events (read back through CalDAV)")
     console.print("[green]ok[/]" if summary.ok else "[red]not every valid event was submitted[/]")

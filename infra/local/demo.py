@@ -1,12 +1,15 @@
 """The demo: the shipped sample events through the whole pipeline on the local runtime.
 
-A loopback destination answers like TicketFairy's draft-events endpoint; the
-sample file is imported through the same import operation the CLI uses; the
-demo waits until every queue is drained and summarises the submission records.
+A loopback destination answers like TicketFairy's draft-events endpoint and,
+with ``with_caldav``, a real CalDAV server (Radicale) on loopback holds the
+calendar integration's calendar; the sample file is imported through the same
+import operation the CLI uses; the demo waits until every queue is drained and
+summarises the submission records, and what each destination now holds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections import Counter
@@ -17,14 +20,16 @@ from typing import Any
 
 from infra.aws.store import DynamoStore
 from infra.local import SAMPLE_EVENTS
+from infra.local.caldav import PASSWORD_PARAMETER, RadicaleServer
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
 from infra.pipeline.importer import import_events, read_items
 from integrations.records import SubmissionStatus
-from integrations.registry import integration_names
 
 DEMO_API_KEY = "demo-ticketfairy-key"  # a local stand-in; never a real key
 API_KEY_PARAMETER = "TicketfairyApiKeyParameter"
+DEMO_CALDAV_USER = "demo"
+DEMO_CALDAV_PASSWORD = "demo-caldav-password"  # noqa: S105 - the local Radicale's, never a real one
 TERMINAL = (SubmissionStatus.SUCCESS, SubmissionStatus.FAILED)
 
 Progress = Callable[[int, int], None]
@@ -39,6 +44,8 @@ class DemoSummary:
     invalid: list[dict[str, Any]] = field(default_factory=list)
     records_by_status: dict[str, dict[str, int]] = field(default_factory=dict)
     destination_creates: int = 0
+    #: Events the calendar shows, read back through CalDAV (``None``: no calendar in this run).
+    calendar_events: int | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
     drained: bool = False
     seconds: float = 0.0
@@ -59,6 +66,7 @@ class DemoSummary:
             "invalid_events": self.invalid,
             "records_by_status": self.records_by_status,
             "destination_creates": self.destination_creates,
+            "calendar_events": self.calendar_events,
             "latency_ms": self.latency_ms,
             "drained": self.drained,
             "seconds": round(self.seconds, 2),
@@ -78,29 +86,40 @@ def run_demo(
     verbose: bool = False,
     progress: Progress | None = None,
     timeout: float = 300.0,
+    with_caldav: bool = False,
 ) -> DemoSummary:
-    """Run the pipeline on ``sample_file`` and return the summary."""
+    """Run the pipeline on ``sample_file`` and return the summary; ``with_caldav`` adds the calendar."""
     started = time.monotonic()
     summary = DemoSummary()
-    with DraftEventsDestination(api_key=DEMO_API_KEY) as destination:
-        options = RuntimeOptions(parameter_overrides={"TicketfairyBaseUrl": destination.base_url}, verbose=verbose)
-        with LocalRuntime(options) as runtime:
-            runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
-            store = runtime.store()
+    with contextlib.ExitStack() as running:
+        destination = running.enter_context(DraftEventsDestination(api_key=DEMO_API_KEY))
+        overrides = {"TicketfairyBaseUrl": destination.base_url}
+        calendar = None
+        if with_caldav:
+            calendar = running.enter_context(RadicaleServer(username=DEMO_CALDAV_USER, password=DEMO_CALDAV_PASSWORD))
+            overrides.update(calendar.template_parameters())
+        runtime = running.enter_context(LocalRuntime(RuntimeOptions(parameter_overrides=overrides, verbose=verbose)))
+        runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
+        if calendar is not None:
+            runtime.put_secure_parameter(PASSWORD_PARAMETER, DEMO_CALDAV_PASSWORD)
+        store = runtime.store()
 
-            with sample_file.open("rb") as stream:
-                items = list(read_items(stream))
-            summary.events_in_file = len(items)
-            report = import_events(store.events, items)
-            summary.invalid = [{"item": item.label, "errors": item.problems} for item in report.invalid]
-            summary.valid_events = len({outcome.event_id for outcome in report.outcomes})
+        with sample_file.open("rb") as stream:
+            items = list(read_items(stream))
+        summary.events_in_file = len(items)
+        report = import_events(store.events, items)
+        summary.invalid = [{"item": item.label, "errors": item.problems} for item in report.invalid]
+        summary.valid_events = len({outcome.event_id for outcome in report.outcomes})
 
-            services = integration_names()
-            _wait_for_records(store, services, summary.valid_events, progress, started + timeout)
-            summary.drained = runtime.wait_until_drained(timeout=max(1.0, started + timeout - time.monotonic()))
-            summary.records_by_status = {service: _count(store, service) for service in services}
-            summary.latency_ms = _latency(store, services)
-            summary.destination_creates = len(destination.accepted_creates())
+        # The integrations this stack delivers to (an optional one may be left out).
+        services = runtime.integrations()
+        _wait_for_records(store, services, summary.valid_events, progress, started + timeout)
+        summary.drained = runtime.wait_until_drained(timeout=max(1.0, started + timeout - time.monotonic()))
+        summary.records_by_status = {service: _count(store, service) for service in services}
+        summary.latency_ms = _latency(store, services)
+        summary.destination_creates = len(destination.accepted_creates())
+        if calendar is not None:
+            summary.calendar_events = len(calendar.events())
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -21,10 +21,11 @@ import respx
 from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
+from infra.local.caldav import RadicaleServer
 from infra.local.eventsources import LocalContext
 from infra.pipeline.importer import import_events
-from integrations.env import load_env_model
-from tests.conftest import REGION, ROOT
+from integrations.env import LOCAL_RUNTIME_VARIABLE, load_env_model
+from tests.conftest import CALDAV_PASSWORD, CALDAV_USER, REGION, ROOT
 
 EVENTS = ROOT / "events"
 BASE_URL = "https://tf.test"
@@ -51,23 +52,36 @@ def ticketfairy() -> Iterator[respx.MockRouter]:
         yield router
 
 
-def test_every_function_has_a_sample_event(deployment: Stack) -> None:
-    assert {path.parent.name for path in SAMPLES} == set(deployment.functions)
+def test_every_function_has_a_sample_event(full_deployment: Stack) -> None:
+    assert {path.parent.name for path in SAMPLES} == set(full_deployment.functions)
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sample_event_runs_through_its_handler(
-    sample: Path, deployment: Stack, monkeypatch: pytest.MonkeyPatch, ticketfairy: respx.MockRouter
+    sample: Path,
+    full_deployment: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+    ticketfairy: respx.MockRouter,
+    request: pytest.FixtureRequest,
 ) -> None:
-    function = deployment.functions[sample.parent.name]
-    for key, value in {**deployment.env(function.logical_id), "TICKETFAIRY_BASE_URL": BASE_URL}.items():
+    function = full_deployment.functions[sample.parent.name]
+    for key, value in {**full_deployment.env(function.logical_id), "TICKETFAIRY_BASE_URL": BASE_URL}.items():
         monkeypatch.setenv(key, value)
-    if "TICKETFAIRY_API_KEY_PARAMETER" in deployment.env(function.logical_id):
-        name = deployment.env(function.logical_id)["TICKETFAIRY_API_KEY_PARAMETER"]
+    if "TICKETFAIRY_API_KEY_PARAMETER" in full_deployment.env(function.logical_id):
+        name = full_deployment.env(function.logical_id)["TICKETFAIRY_API_KEY_PARAMETER"]
         boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value="k", Type="SecureString")
 
+    if function.logical_id == "CalendarSubmitFunction":
+        # A real CalDAV server: the sample is written into its calendar.
+        server: RadicaleServer = request.getfixturevalue("radicale")
+        name = "/event-importer/calendar/password"
+        boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value=CALDAV_PASSWORD, Type="SecureString")
+        calendar = {"CALENDAR_URL": server.calendar_url, "CALENDAR_USERNAME": CALDAV_USER}
+        for key, value in {**calendar, "CALENDAR_PASSWORD_PARAMETER": name, LOCAL_RUNTIME_VARIABLE: "1"}.items():
+            monkeypatch.setenv(key, value)
+
     if function.logical_id in ("ReplayFunction", "ApiFunction"):
-        store = DynamoStore(load_env_model(TableSettings, deployment.env(function.logical_id)))
+        store = DynamoStore(load_env_model(TableSettings, full_deployment.env(function.logical_id)))
         assert not import_events(store.events, [("sample", SAMPLE_EVENT)]).invalid
 
     handler = load_handler(function.handler)
@@ -91,8 +105,11 @@ def test_sample_event_runs_through_its_handler(
     assert response == {"batchItemFailures": []}
     if function.logical_id == "TicketfairySubmitFunction":
         assert len(ticketfairy.calls) == 1
+    if function.logical_id == "CalendarSubmitFunction":
+        body = json.loads(event["Records"][0]["body"])
+        assert f"{body['event_id']}@event-importer" in server.events()
     if function.logical_id == "FanoutFunction":
-        queue = deployment.env("FanoutFunction")["INTEGRATION_QUEUES"]
+        queue = full_deployment.env("FanoutFunction")["INTEGRATION_QUEUES"]
         queued = boto3.client("sqs", region_name=REGION).receive_message(
             QueueUrl=json.loads(queue)["ticketfairy"], MaxNumberOfMessages=10
         )
