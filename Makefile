@@ -76,10 +76,13 @@ build-TicketfairySubmitFunction:
 build-WebhookSubmitFunction:
 	$(LAMBDA_BUILD) submit --integration webhook --out "$(ARTIFACTS_DIR)"
 
+build-CalendarSubmitFunction:
+	$(LAMBDA_BUILD) submit --integration calendar --out "$(ARTIFACTS_DIR)"
+
 # The operators' functions ship every integration: a replay's dry run runs its transformer,
 # and the API mounts its routes.
 build-ReplayFunction:
-	$(LAMBDA_BUILD) replay --integration ticketfairy --integration webhook --out "$(ARTIFACTS_DIR)"
+	$(LAMBDA_BUILD) replay --integration ticketfairy --integration webhook --integration calendar --out "$(ARTIFACTS_DIR)"
 
 build-ApiFunction:
-	$(LAMBDA_BUILD) api --integration ticketfairy --integration webhook --out "$(ARTIFACTS_DIR)"
+	$(LAMBDA_BUILD) api --integration ticketfairy --integration webhook --integration calendar --out "$(ARTIFACTS_DIR)"

@@ -45,7 +45,7 @@ from bench.deployment import FANOUT, REGION, SUBMIT, deployed, environ, function
 from bench.report import BenchmarkError, BenchmarkResult, Figure, ratio
 from bench.sandbox import ROOT, sample_events, sealed_environment
 from infra.aws.settings import TableSettings
-from infra.aws.stack import Stack
+from infra.aws.stack import Stack, optional_integrations_on
 from infra.aws.store import DynamoStore
 from infra.local.eventsources import sqs_event, stream_event
 from infra.pipeline.importer import import_events
@@ -220,7 +220,11 @@ def run(*, quick: bool = False) -> BenchmarkResult:
     """
     runs = QUICK_RUNS if quick else FULL_RUNS
     import_env = sealed_environment(os.environ)
-    with deployed(name="cold-start") as (stack, endpoint, _), tempfile.TemporaryDirectory() as scratch:
+    # Every optional integration on: each submit function is timed.
+    with (
+        deployed(name="cold-start", parameters=optional_integrations_on()) as (stack, endpoint, _),
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         handlers = {logical_id: function.handler.rpartition(".")[0] for logical_id, function in stack.functions.items()}
         modules = [BASELINE_MODULE, *dict.fromkeys(handlers.values())]
         first_events = _FirstEvents(stack, endpoint, runs + 1, Path(scratch))

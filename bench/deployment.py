@@ -105,18 +105,21 @@ def destination_process(latency_seconds: float) -> Iterator[str]:
 
 
 @contextmanager
-def deployed(*, latency_seconds: float = 0.0, name: str = "bench") -> Iterator[tuple[Stack, str, str]]:
+def deployed(
+    *, latency_seconds: float = 0.0, name: str = "bench", parameters: Mapping[str, str] | None = None
+) -> Iterator[tuple[Stack, str, str]]:
     """The stack on a moto server on loopback, TicketFairy's stand-in as its destination.
 
     Yields (stack, moto endpoint, destination base URL); every answer of the
     destination waits ``latency_seconds``.  Both servers run in processes of
     their own, as AWS and TicketFairy are not in the function's process.
+    ``parameters`` are more template parameters (e.g. optional integrations on).
     """
     with destination_process(latency_seconds) as base_url, moto_process() as endpoint:
         with environ(sealed_environment({})):
             stack = deploy(
                 name,
-                parameters={"TicketfairyBaseUrl": base_url, "LogLevel": "WARN"},
+                parameters={**(parameters or {}), "TicketfairyBaseUrl": base_url, "LogLevel": "WARN"},
                 region=REGION,
                 endpoint_url=endpoint,
             )

@@ -95,6 +95,8 @@ app = typer.Typer(
 )
 integrations_app = typer.Typer(help="Registered integrations.", no_args_is_help=True)
 app.add_typer(integrations_app, name="integrations")
+# `event-importer integration new NAME` reads better in the singular; the same commands.
+app.add_typer(integrations_app, name="integration", hidden=True)
 dlq_app = typer.Typer(help="Dead-letter queues: inspect and redrive.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 events_app = typer.Typer(help="The event cache.", no_args_is_help=True)
@@ -231,6 +233,33 @@ def list_integrations(
     """Registered integrations: queue, function and settings in the target, and queue depths."""
     states = _operations(stack, endpoint_url, profile, region).integrations()
     views.show_integrations(Output(as_json=as_json, wide=wide), states)
+
+
+@integrations_app.command("new")
+def new_integration(
+    name: Annotated[str, typer.Argument(help="The integration's name: lower-case letters, digits, underscores.")],
+    root: Annotated[Path, typer.Option("--root", help="The checkout to write into.")] = Path(),
+    interfaces: Annotated[
+        bool, typer.Option(help="Also write routes.py, cli.py and mcp_tools.py (HTTP, CLI and MCP front doors).")
+    ] = True,
+) -> None:
+    """Write a working integration NAME: package, tests, sample event, entry point, template block, build target."""
+    from infra.scaffold import ScaffoldError, scaffold
+
+    root = root.resolve()
+    try:
+        written = scaffold(root, name, interfaces=interfaces)
+    except ScaffoldError as exc:
+        errors.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    for path in written:
+        typer.echo(f"  wrote {path.relative_to(root)}")
+    camel = "".join(part.title() for part in name.split("_"))
+    steps = (
+        f"next: pip install -e '.[dev]' (registers the entry point), fill in integrations/{name}/transformer.py "
+        f"and client.py, then make test; deploy with {camel}Url=https://... to switch it on"
+    )
+    typer.echo(steps)
 
 
 @app.command("status")

@@ -19,7 +19,7 @@ What goes into a function:
   the one integration a submit function serves) and ``infra/`` without the
   local runtime, the CLI and this builder;
 * dependencies: ``[project] dependencies`` of ``pyproject.toml`` plus the
-  extras named after the function and its integration, as wheels for the
+  extras named after the function, its integrations and ``<integration>-<function>``, as wheels for the
   runtime's Python and architecture, never compiled (``.pyc`` files built
   here would be for the wrong interpreter and are rebuilt in ``/tmp`` anyway);
 * minus the AWS SDK, which every Lambda Python runtime provides: it is a
@@ -154,7 +154,9 @@ def build_function(
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     copy_code(out, function, integrations)
-    specs = requirements([function, *integrations])
+    # "<integration>-<function>": what only that function needs of the integration (the calendar's
+    # CalDAV client ships with its submit function, not with the operators' dry runs).
+    specs = requirements([function, *integrations, *(f"{name}-{function}" for name in integrations)])
     install_dependencies(out, specs, python_version=python_version, architecture=architecture)
 
 

@@ -16,6 +16,17 @@ from integrations.errors import ConfigurationError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+#: Set (to anything but "", "0" or "false") by the local runtime in every function's environment:
+#: destinations may then be plain-http loopback servers, never on a deployed function.
+LOCAL_RUNTIME_VARIABLE = "EVENT_IMPORTER_LOCAL_RUNTIME"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_local_runtime(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this process runs in the local runtime (``EVENT_IMPORTER_LOCAL_RUNTIME``)."""
+    env = os.environ if environ is None else environ
+    return env.get(LOCAL_RUNTIME_VARIABLE, "").strip().lower() not in {"", "0", "false"}
+
 
 def _problems(exc: ValidationError, prefix: str) -> str:
     parts = []
@@ -26,8 +37,16 @@ def _problems(exc: ValidationError, prefix: str) -> str:
     return "; ".join(parts)
 
 
-def load_env_model(model: type[ModelT], environ: Mapping[str, str] | None = None, *, prefix: str = "") -> ModelT:
+def load_env_model(
+    model: type[ModelT],
+    environ: Mapping[str, str] | None = None,
+    *,
+    prefix: str = "",
+    context: Mapping[str, Any] | None = None,
+) -> ModelT:
     """Fill ``model`` from environment variables named ``prefix + FIELD_NAME``.
+
+    ``context`` is pydantic's validation context (e.g. ``{"local_runtime": True}``).
 
     Raises ``ConfigurationError`` naming every missing or invalid variable
     (never its value: some of them are secrets).
@@ -39,6 +58,6 @@ def load_env_model(model: type[ModelT], environ: Mapping[str, str] | None = None
         if key in env and env[key] != "":
             values[name] = env[key]
     try:
-        return model.model_validate(values)
+        return model.model_validate(values, context=dict(context or {}))
     except ValidationError as exc:
         raise ConfigurationError(f"invalid settings: {_problems(exc, prefix)}") from exc

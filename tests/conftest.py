@@ -10,11 +10,15 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from infra import runtime
-from infra.aws.stack import Stack, deploy
+from infra.aws.stack import Stack, deploy, optional_integrations_on
+from infra.local.caldav import RadicaleServer
 from integrations import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
+#: The user and password of the tests' Radicale (htpasswd, as a deployed CalDAV server would ask).
+CALDAV_USER = "importer"
+CALDAV_PASSWORD = "caldav-test-password-5f2a"
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +59,16 @@ def aws() -> Iterator[None]:
 def deployment(aws: None) -> Stack:
     """template.yaml deployed as ``sam deploy`` would, on in-process moto (a fresh stack per test)."""
     return deploy("test", region=REGION)
+
+
+@pytest.fixture
+def full_deployment(aws: None) -> Stack:
+    """template.yaml deployed with every optional integration switched on (a fresh stack per test)."""
+    return deploy("test", region=REGION, parameters=optional_integrations_on())
+
+
+@pytest.fixture(scope="session")
+def radicale() -> Iterator[RadicaleServer]:
+    """A real CalDAV server (Radicale) on loopback, with one user and one calendar, for the whole session."""
+    with RadicaleServer(username=CALDAV_USER, password=CALDAV_PASSWORD) as server:
+        yield server

@@ -38,12 +38,18 @@ class TableSettings(_Settings):
 
 
 def _queue_map(value: object) -> object:
-    """An environment variable's JSON object of integration name -> queue URL (other values as given)."""
+    """An environment variable's JSON object of integration name -> queue URL (other values as given).
+
+    An empty URL is an optional integration this stack leaves out (its template
+    condition is false, so it has no queue): it is dropped.
+    """
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise ValueError(f"not a JSON object of name -> queue URL ({exc.msg})") from exc
+    if isinstance(value, dict):
+        return {name: url for name, url in value.items() if url != ""}
     return value
 
 

@@ -82,6 +82,21 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return dict(yaml_parse(path.read_text()))
 
 
+def optional_integrations_on(template: Mapping[str, Any] | Path = TEMPLATE) -> dict[str, str]:
+    """Parameters that switch every optional integration of ``template`` on (placeholder URLs).
+
+    An optional integration's resources exist only when its ``<Name>Url``
+    parameter, empty by default, is set: a default deploy leaves it out.
+    Tests and benchmarks deploy with these to see every integration.
+    """
+    body = load_template(template) if isinstance(template, Path) else template
+    return {
+        name: f"https://{name.lower()}.test/"
+        for name, spec in body.get("Parameters", {}).items()
+        if name.endswith("Url") and spec.get("Default") == ""
+    }
+
+
 @dataclass(frozen=True)
 class Function:
     """One deployed function: its name, handler, limits, environment and role, as Lambda reports them."""
@@ -204,10 +219,13 @@ def deploy(
     )
     stack = describe(name, region=region, endpoint_url=endpoint_url)
     attributes = _Attributes(stack.resources, client("dynamodb"), client("sqs"))
+    deployed = set(stack.resources)
     mappings = {
         logical_id: attributes.resolve(resource["Properties"])
         for logical_id, resource in resources.items()
         if resource["Type"] == EVENT_SOURCE_MAPPING
+        # A mapping of a resource whose Condition is false (an integration left out) does not exist.
+        and ("Condition" not in resource or _references(resource["Properties"]) <= deployed)
     }
     return dataclasses.replace(stack, event_sources=mappings, template=translated)
 
@@ -229,7 +247,12 @@ def describe(
         raise StackNotFoundError(f"no stack {name}: {exc}") from exc
     if description["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         raise StackError(f"stack {name} is {description['StackStatus']}: {description.get('StackStatusReason')}")
-    listed = cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+    # moto lists a resource whose Condition is false as an entry without ids: it does not exist.
+    listed = [
+        item
+        for item in cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+        if "LogicalResourceId" in item and "PhysicalResourceId" in item
+    ]
     resources = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in listed}
     lambda_client = client("lambda")
     functions = {}

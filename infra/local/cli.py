@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import signal
@@ -72,6 +73,12 @@ def local_command(
             help="NAME=VALUE: store VALUE (e.g. an API key) as the SSM SecureString the template parameter NAME names.",
         ),
     ] = None,
+    with_caldav: Annotated[
+        bool,
+        typer.Option(
+            "--with-caldav", help="Start a CalDAV server (Radicale) on loopback and deliver to its calendar too."
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
     api: Annotated[bool, typer.Option(help="Serve the operators' HTTP API (the API function) on loopback.")] = True,
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the HTTP API; 0 picks a free one.")] = 0,
@@ -94,7 +101,15 @@ def local_command(
         raise UsageError(f"--no-destination needs {', '.join(f'-p {name}=URL' for name in missing)}")
     # Imported here: the runtime needs moto, which the CLI's other commands do not.
     from infra.aws.stack import load_template
-    from infra.local.demo import API_KEY_PARAMETER, DEMO_API_KEY, DEMO_WEBHOOK_SECRET, WEBHOOK_SECRET_PARAMETER
+    from infra.local.caldav import PASSWORD_PARAMETER, RadicaleServer
+    from infra.local.demo import (
+        API_KEY_PARAMETER,
+        DEMO_API_KEY,
+        DEMO_CALDAV_PASSWORD,
+        DEMO_CALDAV_USER,
+        DEMO_WEBHOOK_SECRET,
+        WEBHOOK_SECRET_PARAMETER,
+    )
     from infra.local.destination import DraftEventsDestination
     from infra.local.fast import FAST_PARAMETERS, FAST_SUBMIT_ENVIRONMENT, fast_template, submit_functions
     from infra.local.runtime import LocalRuntime, RuntimeOptions
@@ -117,11 +132,16 @@ def local_command(
         options.environment_overrides = {name: dict(FAST_SUBMIT_ENVIRONMENT) for name in submit_functions(template)}
     stand_in = DraftEventsDestination(api_key=DEMO_API_KEY) if destination else None
     receiver = WebhookReceiver([DEMO_WEBHOOK_SECRET]) if destination else None
+    calendar = RadicaleServer(username=DEMO_CALDAV_USER, password=DEMO_CALDAV_PASSWORD) if with_caldav else None
     try:
         if stand_in is not None:
             overrides.setdefault("TicketfairyBaseUrl", stand_in.start())
         if receiver is not None:
             overrides.setdefault("WebhookUrl", receiver.start())
+        if calendar is not None:
+            calendar.start()
+            for name, value in calendar.template_parameters().items():
+                overrides.setdefault(name, value)
         options.parameter_overrides = overrides
         runtime = LocalRuntime(options)
         runtime.start()
@@ -131,6 +151,8 @@ def local_command(
                 secrets.setdefault(API_KEY_PARAMETER, DEMO_API_KEY)
             if receiver is not None:
                 secrets.setdefault(WEBHOOK_SECRET_PARAMETER, DEMO_WEBHOOK_SECRET)
+            if calendar is not None:
+                secrets.setdefault(PASSWORD_PARAMETER, DEMO_CALDAV_PASSWORD)
             for name, value in secrets.items():
                 runtime.put_secure_parameter(name, value)
             env = runtime.environment("FanoutFunction")
@@ -142,6 +164,8 @@ def local_command(
                     console.print(f"  TicketFairy stand-in  {stand_in.base_url}")
                 if receiver is not None:
                     console.print(f"  webhook receiver  {receiver.url}  (verifies every signature)")
+                if calendar is not None:
+                    console.print(f"  CalDAV calendar (Radicale)  {calendar.calendar_url}  ({DEMO_CALDAV_USER})")
                 if api:
                     console.print(f"  HTTP API  {runtime.api_url}  (Swagger UI: {runtime.api_url}/swagger)")
                 console.print(f"  state file  {state_file}", markup=False, highlight=False)
@@ -159,6 +183,8 @@ def local_command(
             stand_in.stop()
         if receiver is not None:
             receiver.stop()
+        if calendar is not None:
+            calendar.stop()
     console.print("stopped")
 
 
@@ -217,14 +243,23 @@ def demo_command(
         typer.Option("--events", help="Events to import (JSON lines).", exists=True, dir_okay=False, readable=True),
     ] = SAMPLE_EVENTS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    with_caldav: Annotated[
+        bool | None,
+        typer.Option(
+            "--with-caldav/--without-caldav",
+            help="Also deliver to a CalDAV calendar on loopback (Radicale); by default when Radicale is installed.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the runtime's and moto's logs.")] = False,
 ) -> None:
     """Import the sample events, run them through the whole pipeline locally, and summarise."""
     from infra.local.demo import run_demo
 
     configure_logging(verbose)
+    if with_caldav is None:
+        with_caldav = importlib.util.find_spec("radicale") is not None
     if as_json:
-        summary = run_demo(sample_file, verbose=verbose)
+        summary = run_demo(sample_file, verbose=verbose, with_caldav=with_caldav)
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         with Progress(
@@ -235,7 +270,7 @@ def demo_command(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = run_demo(sample_file, verbose=verbose, progress=progress)
+            summary = run_demo(sample_file, verbose=verbose, progress=progress, with_caldav=with_caldav)
         print_summary(summary)
     if not summary.ok:
         raise typer.Exit(1)
@@ -272,4 +307,6 @@ def print_summary(summary: DemoSummary) -> None:
         f"webhook receiver: {summary.webhook_messages} signed messages verified, "
         f"{summary.webhook_invalid_signatures} with a bad signature"
     )
+    if summary.calendar_events is not None:
+        console.print(f"the CalDAV calendar shows {summary.calendar_events} events (read back through CalDAV)")
     console.print("[green]ok[/]" if summary.ok else "[red]not every valid event was submitted[/]")

@@ -1,12 +1,16 @@
 """The demo: the shipped sample events through the whole pipeline on the local runtime.
 
-A loopback destination answers like TicketFairy's draft-events endpoint; the
-sample file is imported through the same import operation the CLI uses; the
-demo waits until every queue is drained and summarises the submission records.
+A loopback destination answers like TicketFairy's draft-events endpoint, a
+loopback receiver verifies every webhook's signature and, with ``with_caldav``,
+a real CalDAV server (Radicale) on loopback holds the calendar integration's
+calendar; the sample file is imported through the same
+import operation the CLI uses; the demo waits until every queue is drained and
+summarises the submission records, and what each destination now holds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -19,6 +23,7 @@ import botocore.session
 from infra.aws.settings import OperationsSettings
 from infra.aws.store import DynamoStore
 from infra.local import SAMPLE_EVENTS
+from infra.local.caldav import PASSWORD_PARAMETER, RadicaleServer
 from infra.local.destination import DraftEventsDestination
 from infra.local.runtime import LocalRuntime, RuntimeOptions
 from infra.local.state import recorded
@@ -28,7 +33,6 @@ from infra.pipeline.importer import read_items
 from infra.runtime.operations import build_operations
 from integrations.env import load_env_model
 from integrations.records import SubmissionStatus
-from integrations.registry import integration_names
 
 DEMO_API_KEY = "demo-ticketfairy-key"  # a local stand-in; never a real key
 API_KEY_PARAMETER = "TicketfairyApiKeyParameter"
@@ -36,6 +40,8 @@ OPERATIONS_FUNCTION = "ReplayFunction"
 #: The loopback receiver's signing secret (Standard Webhooks' whsec_ + base64); never a real one.
 DEMO_WEBHOOK_SECRET = "whsec_ZGVtby13ZWJob29rLXNpZ25pbmctc2VjcmV0LTMyYnk="  # noqa: S105 - a local stand-in's
 WEBHOOK_SECRET_PARAMETER = "WebhookSecretParameter"  # noqa: S105 - a template parameter's name
+DEMO_CALDAV_USER = "demo"
+DEMO_CALDAV_PASSWORD = "demo-caldav-password"  # noqa: S105 - the local Radicale's, never a real one
 TERMINAL = (SubmissionStatus.SUCCESS, SubmissionStatus.FAILED)
 
 Progress = Callable[[int, int], None]
@@ -53,6 +59,8 @@ class DemoSummary:
     #: Messages the webhook receiver accepted (each signature verified), and any whose signature did not verify.
     webhook_messages: int = 0
     webhook_invalid_signatures: int = 0
+    #: Events the calendar shows, read back through CalDAV (``None``: no calendar in this run).
+    calendar_events: int | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
     #: Change gating, shown: one event gets a new thumbnail; integration -> what its record says.
     change_gating: dict[str, str] = field(default_factory=dict)
@@ -77,6 +85,7 @@ class DemoSummary:
             "destination_creates": self.destination_creates,
             "webhook_messages": self.webhook_messages,
             "webhook_invalid_signatures": self.webhook_invalid_signatures,
+            "calendar_events": self.calendar_events,
             "latency_ms": self.latency_ms,
             "change_gating": self.change_gating,
             "drained": self.drained,
@@ -97,43 +106,52 @@ def run_demo(
     verbose: bool = False,
     progress: Progress | None = None,
     timeout: float = 300.0,
+    with_caldav: bool = False,
 ) -> DemoSummary:
-    """Run the pipeline on ``sample_file`` and return the summary."""
+    """Run the pipeline on ``sample_file`` and return the summary; ``with_caldav`` adds the calendar."""
     started = time.monotonic()
     summary = DemoSummary()
-    with (
-        DraftEventsDestination(api_key=DEMO_API_KEY) as destination,
-        WebhookReceiver([DEMO_WEBHOOK_SECRET]) as receiver,
-    ):
+    with contextlib.ExitStack() as running:
+        destination = running.enter_context(DraftEventsDestination(api_key=DEMO_API_KEY))
+        receiver = running.enter_context(WebhookReceiver([DEMO_WEBHOOK_SECRET]))
         parameters = {"TicketfairyBaseUrl": destination.base_url, "WebhookUrl": receiver.url}
-        options = RuntimeOptions(parameter_overrides=parameters, verbose=verbose)
+        calendar = None
+        if with_caldav:
+            calendar = running.enter_context(RadicaleServer(username=DEMO_CALDAV_USER, password=DEMO_CALDAV_PASSWORD))
+            parameters.update(calendar.template_parameters())
+        runtime = running.enter_context(LocalRuntime(RuntimeOptions(parameter_overrides=parameters, verbose=verbose)))
         # Recorded while it runs: other commands (event-importer status ...) find it with no set-up.
-        with LocalRuntime(options) as runtime, recorded(runtime.state(destination_url=destination.base_url)):
-            runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
-            runtime.put_secure_parameter(WEBHOOK_SECRET_PARAMETER, DEMO_WEBHOOK_SECRET)
-            store = runtime.store()
-            # Imports and counts go through the operations layer, as every operator's command does.
-            operations = build_operations(
-                load_env_model(OperationsSettings, runtime.environment(OPERATIONS_FUNCTION)),
-                session=botocore.session.Session(),
-            )
+        running.enter_context(recorded(runtime.state(destination_url=destination.base_url)))
+        runtime.put_secure_parameter(API_KEY_PARAMETER, DEMO_API_KEY)
+        runtime.put_secure_parameter(WEBHOOK_SECRET_PARAMETER, DEMO_WEBHOOK_SECRET)
+        if calendar is not None:
+            runtime.put_secure_parameter(PASSWORD_PARAMETER, DEMO_CALDAV_PASSWORD)
+        store = runtime.store()
+        # Imports and counts go through the operations layer, as every operator's command does.
+        operations = build_operations(
+            load_env_model(OperationsSettings, runtime.environment(OPERATIONS_FUNCTION)),
+            session=botocore.session.Session(),
+        )
 
-            with sample_file.open("rb") as stream:
-                items = list(read_items(stream))
-            summary.events_in_file = len(items)
-            report = operations.import_items(items)
-            summary.invalid = [{"item": item.label, "errors": item.problems} for item in report.invalid]
-            summary.valid_events = len(set(report.event_ids))
+        with sample_file.open("rb") as stream:
+            items = list(read_items(stream))
+        summary.events_in_file = len(items)
+        report = operations.import_items(items)
+        summary.invalid = [{"item": item.label, "errors": item.problems} for item in report.invalid]
+        summary.valid_events = len(set(report.event_ids))
 
-            services = integration_names()
-            _wait_for_records(operations, summary.valid_events * len(services), progress, started + timeout)
-            summary.drained = runtime.wait_until_drained(timeout=max(1.0, started + timeout - time.monotonic()))
-            summary.records_by_status = _counts(operations)
-            summary.latency_ms = _latency(store, services)
-            summary.destination_creates = len(destination.accepted_creates())
-            summary.change_gating = _show_change_gating(operations, store, services, started + timeout)
-            summary.webhook_messages = receiver.counts().get("accepted", 0)
-            summary.webhook_invalid_signatures = receiver.counts().get("invalid", 0)
+        # The integrations this stack delivers to (an optional one may be left out).
+        services = runtime.integrations()
+        _wait_for_records(operations, summary.valid_events * len(services), progress, started + timeout)
+        summary.drained = runtime.wait_until_drained(timeout=max(1.0, started + timeout - time.monotonic()))
+        summary.records_by_status = _counts(operations)
+        summary.latency_ms = _latency(store, services)
+        summary.destination_creates = len(destination.accepted_creates())
+        summary.change_gating = _show_change_gating(operations, store, services, started + timeout)
+        summary.webhook_messages = receiver.counts().get("accepted", 0)
+        summary.webhook_invalid_signatures = receiver.counts().get("invalid", 0)
+        if calendar is not None:
+            summary.calendar_events = len(calendar.events())
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -33,6 +33,7 @@ from infra.local.host import FunctionHost
 from infra.local.server import MotoServer
 from infra.local.sources import QueueSettings, QueueSource, StreamSettings, StreamSource
 from infra.local.state import RuntimeState
+from integrations.env import LOCAL_RUNTIME_VARIABLE
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -208,8 +209,8 @@ class LocalRuntime:
                 "LAMBDA_TASK_ROOT": str(ROOT),
                 "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
-                # Destinations here are loopback stand-ins, which a deployed function must never call.
-                "EVENT_IMPORTER_LOCAL_RUNTIME": "1",
+                # Destinations may be plain-http loopback servers here (never on AWS).
+                LOCAL_RUNTIME_VARIABLE: "1",
             }
         )
         if not self.options.verbose:
@@ -218,6 +219,14 @@ class LocalRuntime:
             env["POWERTOOLS_METRICS_DISABLED"] = "true"
         env.update(self.options.environment_overrides.get(logical_id, {}))
         return env
+
+    def integrations(self) -> list[str]:
+        """The integrations this stack delivers to: the fan-out's queues, less the disabled ones."""
+        env = self.environment("FanoutFunction")
+        disabled = {name.strip() for name in env.get("DISABLED_INTEGRATIONS", "").split(",") if name.strip()}
+        # An empty URL is an optional integration this stack leaves out.
+        queues = {name for name, url in json.loads(env["INTEGRATION_QUEUES"]).items() if url}
+        return sorted(queues - disabled)
 
     def update_environment(self, logical_id: str, overrides: Mapping[str, str]) -> None:
         """Change one function's environment overrides; its host restarts with them on next use."""

@@ -423,7 +423,8 @@ class Operations:
     def status(self) -> StatusSummary:
         """Per deployed integration: records by status, queue and DLQ depth, the oldest pending record."""
         summaries = []
-        for name in integration_names():
+        # An integration this stack leaves out (an optional one not switched on) has no queue.
+        for name in (name for name in integration_names() if name in self.queues):
             queues = self.queues.get(name)
             counts = {status.value: self.store.submissions.count(name, status) for status in COUNTED_STATUSES}
             waiting = [

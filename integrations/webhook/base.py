@@ -6,8 +6,8 @@ import os
 from typing import TYPE_CHECKING, ClassVar
 
 from integrations.base import Integration
-from integrations.env import load_env_model
-from integrations.webhook.config import ENV_PREFIX, LOCAL_RUNTIME_VARIABLE, WebhookConfig
+from integrations.env import is_local_runtime, load_env_model
+from integrations.webhook.config import ENV_PREFIX, WebhookConfig
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,7 +37,7 @@ class WebhookIntegration(Integration):
     def load_config(self, environ: Mapping[str, str] | None = None) -> BaseModel:
         """``WEBHOOK_*`` settings; a loopback URL is accepted only where ``EVENT_IMPORTER_LOCAL_RUNTIME`` is set."""
         env = os.environ if environ is None else environ
-        local = bool(env.get(LOCAL_RUNTIME_VARIABLE))
+        local = is_local_runtime(env)
         return load_env_model(
             WebhookConfig, {**env, f"{ENV_PREFIX}ALLOW_LOOPBACK": str(local).lower()}, prefix=ENV_PREFIX
         )

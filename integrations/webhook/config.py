@@ -16,14 +16,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from integrations.env import LOCAL_RUNTIME_VARIABLE
 from integrations.errors import ConfigurationError
 from integrations.ports import SecretReader
 
 __all__ = ["ENV_PREFIX", "LOCAL_RUNTIME_VARIABLE", "MAX_SECRETS", "WebhookConfig", "split_secrets"]
 
 ENV_PREFIX = "WEBHOOK_"
-#: Set (to anything) by the local runtime: only then may the endpoint be a plain-http loopback URL.
-LOCAL_RUNTIME_VARIABLE = "EVENT_IMPORTER_LOCAL_RUNTIME"
 #: The current secret, the next one, and one more for an overlap that is itself rotated.
 MAX_SECRETS = 3
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret

@@ -158,7 +158,7 @@ def test_every_valid_event_is_delivered_exactly_once_under_faults(capsys: pytest
 
             # Nothing is left in any queue, dead-letter queues included.
             for logical_id, resource in template["Resources"].items():
-                if resource["Type"] == "AWS::SQS::Queue":
+                if resource["Type"] == "AWS::SQS::Queue" and logical_id in runtime.stack.resources:  # deployed
                     assert runtime.queue_depth(runtime.queue_url(logical_id)) == 0, logical_id
 
             injected = destination.fault_counts()

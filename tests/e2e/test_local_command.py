@@ -56,13 +56,14 @@ def test_local_stops_cleanly_on_sigterm_and_frees_its_ports(tmp_path: Path) -> N
     # Ctrl-C is tested on the README walkthrough's runtime (tests/e2e/test_quickstart.py): one start fewer.
     stop_signal = signal.SIGTERM
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    # With a CalDAV server too: the calendar integration is switched on and pointed at it.
     process = subprocess.Popen(
-        [*CLI, "local"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*CLI, "local", "--with-caldav"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         assert process.stdout is not None
         lines: list[str] = []
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a busy machine starts five function hosts and two servers
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             assert line, "event-importer local exited early:\n" + "".join(lines)
@@ -71,15 +72,16 @@ def test_local_stops_cleanly_on_sigterm_and_frees_its_ports(tmp_path: Path) -> N
                 break
         output = "".join(lines)
         ports = {int(port) for port in URL.findall(output)}
-        # The moto server, the TicketFairy stand-in, the webhook receiver and the HTTP API.
-        assert len(ports) == 4, output
+        # The moto server, the TicketFairy stand-in, the webhook receiver, Radicale and the HTTP API.
+        assert len(ports) == 5, output
         (api_line,) = [line for line in lines if "HTTP API" in line]
         api_url = URL.search(api_line)
         assert api_url is not None, api_line
         # The printed URL serves the API function's handler.
         answer = httpx.get(f"{api_url.group(0).rstrip('/')}/integrations", timeout=30)
         assert answer.status_code == 200, answer.text
-        assert "ticketfairy" in [item["name"] for item in answer.json()]
+        deployed = [item["name"] for item in answer.json() if item["deployed"]]
+        assert deployed == ["calendar", "ticketfairy", "webhook"]
         hosts = child_pids(process.pid)
         assert len(hosts) >= 2, "expected host processes for the template's functions"
 
@@ -102,14 +104,16 @@ def test_demo_json_delivers_every_valid_event_quietly() -> None:
     summary = json.loads(result.stdout)
     assert summary["ok"] is True
     assert summary["valid_events"] >= 100
-    assert set(summary["records_by_status"]) >= {"ticketfairy", "webhook"}
-    assert all(counts == {"success": summary["valid_events"]} for counts in summary["records_by_status"].values())
-    assert summary["destination_creates"] == summary["valid_events"]
+    # Radicale is a dev dependency: the demo delivers to a CalDAV calendar too, and reads it back.
+    delivered = {"success": summary["valid_events"]}
+    assert summary["records_by_status"] == {"calendar": delivered, "ticketfairy": delivered, "webhook": delivered}
+    assert summary["destination_creates"] == summary["calendar_events"] == summary["valid_events"]
     # The webhook delivers too: every valid event, and the one change gating lets through.
     assert summary["webhook_messages"] == summary["valid_events"] + 1
     assert summary["webhook_invalid_signatures"] == 0
-    # A new thumbnail changes nothing TicketFairy is sent, and the whole event the webhook is sent.
+    # A new thumbnail changes nothing TicketFairy or the calendar is sent, and the whole event the webhook is sent.
     assert summary["change_gating"]["ticketfairy"].startswith("skipped: not sent")
+    assert summary["change_gating"]["calendar"].startswith("skipped: not sent")
     assert summary["change_gating"]["webhook"] == "success"
     assert len(summary["invalid_events"]) == 5
     assert all(item["errors"] for item in summary["invalid_events"])

@@ -296,7 +296,8 @@ def exercise_operators(harness: Harness) -> None:
     """Every selector of the replay function, and every core route of the API (event 2 is pending)."""
     for selector in ("unsubmitted", "failed", "pending", "all"):
         harness.replay(selector=selector, dry_run=selector == "all")
-    assert "ticketfairy" in {item["name"] for item in harness.api("GET", "/integrations")}
+    assert harness.replay(selector="by-url", url=event(3)["source_url"], force=True)["queued"] == 1
+    assert {item["name"] for item in harness.api("GET", "/integrations") if item["deployed"]} >= {"ticketfairy"}
     assert harness.api("GET", "/status")["integrations"][0]["oldest_pending"] is not None
     assert harness.api("GET", "/events", f"url={event(3)['source_url']}")["submissions"]
     assert harness.api("POST", "/events", body=[event(5)])["created"] == 1

@@ -21,10 +21,11 @@ import respx
 from infra.aws.settings import TableSettings
 from infra.aws.stack import Stack
 from infra.aws.store import DynamoStore
+from infra.local.caldav import RadicaleServer
 from infra.local.eventsources import LocalContext
 from infra.pipeline.importer import import_events
-from integrations.env import load_env_model
-from tests.conftest import REGION, ROOT
+from integrations.env import LOCAL_RUNTIME_VARIABLE, load_env_model
+from tests.conftest import CALDAV_PASSWORD, CALDAV_USER, REGION, ROOT
 
 EVENTS = ROOT / "events"
 BASE_URL = "https://tf.test"
@@ -51,27 +52,42 @@ def ticketfairy() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         router.post(f"{BASE_URL}/api/draft-events").mock(return_value=httpx.Response(201, json={"data": {"id": "9"}}))
         router.post(WEBHOOK_URL).mock(return_value=httpx.Response(204))
+        # Any other integration deployed with a placeholder URL (optional_integrations_on) accepts the event.
+        router.post(host__regex=r"\.test$").mock(return_value=httpx.Response(201, json={"id": "1"}))
         yield router
 
 
-def test_every_function_has_a_sample_event(deployment: Stack) -> None:
-    assert {path.parent.name for path in SAMPLES} == set(deployment.functions)
+def test_every_function_has_a_sample_event(full_deployment: Stack) -> None:
+    assert {path.parent.name for path in SAMPLES} == set(full_deployment.functions)
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sample_event_runs_through_its_handler(
-    sample: Path, deployment: Stack, monkeypatch: pytest.MonkeyPatch, ticketfairy: respx.MockRouter
+    sample: Path,
+    full_deployment: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+    ticketfairy: respx.MockRouter,
+    request: pytest.FixtureRequest,
 ) -> None:
-    function = deployment.functions[sample.parent.name]
-    env = {**deployment.env(function.logical_id), "TICKETFAIRY_BASE_URL": BASE_URL, "WEBHOOK_URL": WEBHOOK_URL}
+    function = full_deployment.functions[sample.parent.name]
+    env = {**full_deployment.env(function.logical_id), "TICKETFAIRY_BASE_URL": BASE_URL, "WEBHOOK_URL": WEBHOOK_URL}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     for variable, secret in (("TICKETFAIRY_API_KEY_PARAMETER", "k"), ("WEBHOOK_SECRET_PARAMETER", WEBHOOK_SECRET)):
         if variable in env:
             boto3.client("ssm", region_name=REGION).put_parameter(Name=env[variable], Value=secret, Type="SecureString")
 
+    if function.logical_id == "CalendarSubmitFunction":
+        # A real CalDAV server: the sample is written into its calendar.
+        server: RadicaleServer = request.getfixturevalue("radicale")
+        name = "/event-importer/calendar/password"
+        boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value=CALDAV_PASSWORD, Type="SecureString")
+        calendar = {"CALENDAR_URL": server.calendar_url, "CALENDAR_USERNAME": CALDAV_USER}
+        for key, value in {**calendar, "CALENDAR_PASSWORD_PARAMETER": name, LOCAL_RUNTIME_VARIABLE: "1"}.items():
+            monkeypatch.setenv(key, value)
+
     if function.logical_id in ("ReplayFunction", "ApiFunction"):
-        store = DynamoStore(load_env_model(TableSettings, deployment.env(function.logical_id)))
+        store = DynamoStore(load_env_model(TableSettings, full_deployment.env(function.logical_id)))
         assert not import_events(store.events, [("sample", SAMPLE_EVENT)]).invalid
         store.build_index("ticketfairy")  # fan-out is not run here: the backfill files the event as unsubmitted
 
@@ -96,8 +112,11 @@ def test_sample_event_runs_through_its_handler(
     assert response == {"batchItemFailures": []}
     if function.logical_id in ("TicketfairySubmitFunction", "WebhookSubmitFunction"):
         assert len(ticketfairy.calls) == 1
+    if function.logical_id == "CalendarSubmitFunction":
+        body = json.loads(event["Records"][0]["body"])
+        assert f"{body['event_id']}@event-importer" in server.events()
     if function.logical_id == "FanoutFunction":
-        queue = deployment.env("FanoutFunction")["INTEGRATION_QUEUES"]
+        queue = full_deployment.env("FanoutFunction")["INTEGRATION_QUEUES"]
         queued = boto3.client("sqs", region_name=REGION).receive_message(
             QueueUrl=json.loads(queue)["ticketfairy"], MaxNumberOfMessages=10
         )

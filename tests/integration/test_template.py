@@ -20,8 +20,10 @@ from moto import mock_aws
 
 from infra.aws.models import SELECTION_PROJECTION
 from infra.aws.selection import SELECTION_INDEX
-from infra.aws.stack import Stack, deploy, load_template
-from integrations.registry import integration_names
+from infra.aws.settings import FanoutSettings, OperationsSettings
+from infra.aws.stack import Stack, deploy, load_template, optional_integrations_on
+from integrations.env import load_env_model
+from integrations.registry import get_integration, integration_names
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
@@ -55,7 +57,7 @@ def body() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     with mock_aws():
-        yield deploy("template", region=REGION)
+        yield deploy("template", region=REGION, parameters=optional_integrations_on())
 
 
 def of_type(body: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -260,8 +262,7 @@ def test_every_dead_letter_queue_outlives_its_source(stack: Stack) -> None:
 
 def fanout_queues(stack: Stack) -> dict[str, str]:
     (fanout,) = [function for function in stack.functions.values() if function.handler == FANOUT_HANDLER]
-    queues: dict[str, str] = json.loads(fanout.environment["INTEGRATION_QUEUES"])
-    return queues
+    return load_env_model(FanoutSettings, fanout.environment).integration_queues
 
 
 @pytest.mark.parametrize("name", sorted(integration_names()))
@@ -296,12 +297,38 @@ def test_each_submit_function_consumes_its_own_queue(stack: Stack) -> None:
 
 @pytest.mark.parametrize("function", ["ReplayFunction", "ApiFunction"])
 def test_the_operators_functions_know_every_integrations_queue_and_dlq(stack: Stack, function: str) -> None:
-    env = stack.env(function)
+    env = load_env_model(OperationsSettings, stack.env(function))
     submit = {
         f.environment["INTEGRATION_NAME"]: f.environment
         for f in stack.functions.values()
         if "INTEGRATION_NAME" in f.environment
     }
-    assert set(json.loads(env["INTEGRATION_QUEUES"])) == set(integration_names()) == set(submit)
-    assert json.loads(env["INTEGRATION_QUEUES"]) == {name: e["QUEUE_URL"] for name, e in submit.items()}
-    assert json.loads(env["DEAD_LETTER_QUEUES"]) == {name: e["DEAD_LETTER_QUEUE_URL"] for name, e in submit.items()}
+    assert set(env.integration_queues) == set(integration_names()) == set(submit)
+    assert env.integration_queues == {name: e["QUEUE_URL"] for name, e in submit.items()}
+    assert env.dead_letter_queues == {name: e["DEAD_LETTER_QUEUE_URL"] for name, e in submit.items()}
+
+
+def test_a_default_deploy_leaves_the_optional_integrations_out() -> None:
+    with mock_aws():
+        default = deploy("default", region=REGION)
+    names = {default.env(function).get("INTEGRATION_NAME") for function in submit_functions(default)}
+
+    assert "calendar" not in names
+    assert set(fanout_queues(default)) == names
+    assert not [logical_id for logical_id in default.resources if logical_id.startswith("Calendar")]
+    for function in ("ReplayFunction", "ApiFunction"):
+        settings = load_env_model(OperationsSettings, default.env(function))
+        assert set(settings.integration_queues) == set(settings.dead_letter_queues) == names
+
+
+def test_the_calendar_is_switched_on_by_its_url_and_reads_its_password_only_with_a_login() -> None:
+    parameters = {"CalendarUrl": "https://cal.example.com/dav/events/"}
+    with mock_aws():
+        anonymous = deploy("anonymous", region=REGION, parameters=parameters)
+        login = deploy("login", region=REGION, parameters={**parameters, "CalendarUsername": "importer"})
+
+    assert anonymous.env("CalendarSubmitFunction")["CALENDAR_URL"] == parameters["CalendarUrl"]
+    assert anonymous.env("CalendarSubmitFunction")["CALENDAR_PASSWORD_PARAMETER"] == ""
+    assert login.env("CalendarSubmitFunction")["CALENDAR_PASSWORD_PARAMETER"] == "/event-importer/calendar/password"
+    # What the function will read from that environment is valid as it stands.
+    assert get_integration("calendar").is_enabled(login.env("CalendarSubmitFunction"))
