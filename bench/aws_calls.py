@@ -61,7 +61,7 @@ def run(*, quick: bool = False) -> BenchmarkResult:
     calls = AwsCallLog()
     with sandbox(calls=calls) as stack:
         events = sample_events(count)
-        stack.fanout_service()
+        placeholders = stack.fanout_service().placeholders
         stack.submit_worker()
         with calls.recording("import"):
             stack.import_events(events)
@@ -96,6 +96,8 @@ def run(*, quick: bool = False) -> BenchmarkResult:
             "events": count,
             "fanout_batch_size": stack.batch_size(FANOUT_FUNCTION),
             "submit_batch_size": stack.batch_size(SUBMIT_FUNCTION),
+            # Fan-out files a placeholder per event for each (deployed) integration.
+            "integrations_deployed": len(placeholders.services) if placeholders else 0,
         }
     if delivered != count:
         raise BenchmarkError(f"{delivered} of {count} events reached the destination")

@@ -394,8 +394,10 @@ class Stack:
         self._use_env(FANOUT_FUNCTION)
         service = fanout_service()
         if self.calls is not None:
-            # Its SQS client comes from a botocore session of its own, not boto3's default one.
+            # Its clients come from a botocore session of its own, not boto3's default one.
             self.calls.watch(service.publisher.client.meta.events)
+            if service.placeholders is not None:
+                self.calls.watch(service.placeholders.client.meta.events)
         return service
 
     def call_fanout(self, event: Mapping[str, Any]) -> PartialItemFailureResponse:

@@ -12,6 +12,7 @@ from moto import mock_aws
 from infra import runtime
 from infra.aws.stack import Stack, deploy, optional_integrations_on
 from infra.local.caldav import RadicaleServer
+from infra.local.motolock import serialise_in_process
 from integrations import registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,10 @@ REGION = "us-east-1"
 #: The user and password of the tests' Radicale (htpasswd, as a deployed CalDAV server would ask).
 CALDAV_USER = "importer"
 CALDAV_PASSWORD = "caldav-test-password-5f2a"
+
+# The pipeline writes concurrently (batched import, fan-out's placeholders); moto's DynamoDB is not
+# thread-safe (two writes in flight can share a stream sequence number), as DynamoDB itself is.
+serialise_in_process()
 
 
 @pytest.fixture(autouse=True)

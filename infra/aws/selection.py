@@ -83,15 +83,15 @@ class PlaceholderWriter:
     """Writes (or, for removed events, deletes) fan-out's placeholders, concurrently, never over a record."""
 
     def __init__(self, client: DynamoDBClient, table_name: str, services: Iterable[str]) -> None:
-        self._client = client
+        self.client = client
         self._table = table_name
-        self._services = sorted(services)
+        self.services = sorted(services)
 
     def write(self, placeholders: Iterable[Placeholder]) -> dict[str, str]:
         """Apply each placeholder for every service; returns ``{event_id: error}`` for those that failed."""
         # The last change of an event in a batch is the one that stands: writing two concurrently could reorder them.
         latest = {placeholder.event_id: placeholder for placeholder in placeholders}
-        jobs = [(placeholder, service) for placeholder in latest.values() for service in self._services]
+        jobs = [(placeholder, service) for placeholder in latest.values() for service in self.services]
         if not jobs:
             return {}
         failed: dict[str, str] = {}
@@ -107,9 +107,9 @@ class PlaceholderWriter:
         condition = "attribute_not_exists(revision)"
         try:
             if placeholder.data is None:
-                self._client.delete_item(TableName=self._table, Key=key, ConditionExpression=condition)
+                self.client.delete_item(TableName=self._table, Key=key, ConditionExpression=condition)
             else:
-                self._client.put_item(
+                self.client.put_item(
                     TableName=self._table, Item={**key, **_placeholder_item(placeholder)}, ConditionExpression=condition
                 )
         except ClientError as exc:

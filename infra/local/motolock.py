@@ -44,6 +44,30 @@ class SerialisedDynamoDB:
             return list(self.app(environ, start_response))
 
 
+#: One lock for every in-process moto DynamoDB request (``serialise_in_process``).
+_IN_PROCESS_LOCK = threading.RLock()
+
+
+@functools.cache
+def serialise_in_process() -> None:
+    """The same guarantee for moto in this process (``mock_aws``): one DynamoDB request at a time.
+
+    Tests call the pipeline's concurrent writers (the batched import, fan-out's
+    placeholders) against in-process moto, which races exactly as the server does.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        original = handler.call_action
+
+        def call_action(self: Any, _original: Callable[[Any], Any] = original) -> Any:
+            with _IN_PROCESS_LOCK:
+                return _original(self)
+
+        handler.call_action = call_action  # type: ignore[method-assign]
+
+
 @functools.cache
 def _moto_modules() -> tuple[str, ...]:
     return tuple(_LIST_MODULES())

@@ -57,7 +57,7 @@ def show_integrations(out: Output, states: Sequence[IntegrationState]) -> None:
             state.settings or "?",
             _depth(state.queue_depth),
             _depth(state.dead_letter_depth),
-            "paused" if state.paused else "on",
+            "-" if not state.deployed else "paused" if state.paused else "on",
         ]
         for state in states
     ]

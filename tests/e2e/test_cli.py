@@ -63,9 +63,9 @@ def test_import_reads_standard_input(runtime: LocalRuntime) -> None:
 
 def test_index_build_files_what_the_tables_hold(runtime: LocalRuntime) -> None:
     # The runtime built the index at start; building again is harmless (idempotent) and says so.
-    result = runner.invoke(app, ["index", "build", "ticketfairy", "--endpoint-url", runtime.endpoint_url])
+    result = runner.invoke(app, ["index", "build", "ticketfairy", "--endpoint-url", runtime.endpoint_url, "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["built"] is True
+    assert json.loads(result.stdout)["built"] is True
 
     unknown = runner.invoke(app, ["index", "build", "nowhere", "--endpoint-url", runtime.endpoint_url])
     assert unknown.exit_code == 2, unknown.output

@@ -73,9 +73,11 @@ def test_every_listing_has_json(stack: Stack, command: list[str]) -> None:
 def test_integrations_list_shows_queue_function_and_settings(stack: Stack) -> None:
     lines = invoke("integrations", "list").stdout.splitlines()
     assert lines[0].split() == ["integration", "queue", "function", "settings", "queued", "DLQ", "fan-out"]
-    assert lines[1].split() == ["ticketfairy", "yes", "yes", "ok", "0", "0", "on"]
+    # An optional integration left out of the stack (no CalendarUrl): nothing of it is deployed.
+    assert lines[1].split() == ["calendar", "no", "no", "no", "submit", "function", "-", "-", "-"]
+    assert lines[2].split() == ["ticketfairy", "yes", "yes", "ok", "0", "0", "on"]
     # Deployed without a WebhookUrl: paused, and said so rather than "invalid".
-    assert lines[2].split() == ["webhook", "yes", "yes", "not", "configured", "(paused)", "0", "0", "paused"]
+    assert lines[3].split() == ["webhook", "yes", "yes", "not", "configured", "(paused)", "0", "0", "paused"]
 
 
 def test_empty_results_say_so(stack: Stack) -> None:

@@ -39,6 +39,7 @@ from infra.local.eventsources import LocalContext, sqs_event, stream_event
 from infra.pipeline.importer import import_events
 from integrations.env import load_env_model
 from integrations.event_data import event_id_for
+from integrations.registry import integration_names
 from tests.conftest import REGION
 
 ACCOUNT = "123456789012"
@@ -256,7 +257,8 @@ def exercised() -> Iterator[tuple[Stack, CallRecorder]]:
             )
             destination.route(method__in=["PATCH", "DELETE"]).mock(return_value=httpx.Response(200, json={}))
             harness = Harness(stack, recorder, monkeypatch)
-            harness.store.build_index("ticketfairy")  # an operator's one-off, after the first deploy
+            for name in integration_names():  # an operator's one-off, after the first deploy
+                harness.store.build_index(name)
             with recorder.installed():
                 exercise(harness)
             yield stack, recorder
