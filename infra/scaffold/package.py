@@ -497,6 +497,45 @@ def test_no_connection_is_retried(api: respx.MockRouter) -> None:
 '''
 
 
+DESTINATION = '''"""<<Title>>'s contract destination (``tests/integration/test_contract.py``): its API under respx."""
+
+from __future__ import annotations
+
+import httpx
+from pydantic import SecretStr
+
+from infra.aws.secrets import resolve_secret
+from integrations.<<name>>.config import <<Camel>>Config
+from integrations.base import BaseSubmitter
+from integrations.ports import Store
+from integrations.registry import get_integration
+from tests.scripted_destination import CallKind, HttpScriptedDestination
+
+URL = "https://<<name>>.contract.test"
+KEY = "<<name>>-contract-key-never-shown-1234"
+
+
+def _kind(request: httpx.Request) -> CallKind:
+    # Only creates until the client sends updates and deletes (supports_updates / supports_deletes).
+    return "create"
+
+
+def _build(store: Store) -> BaseSubmitter:
+    config = <<Camel>>Config(url=URL, api_key=SecretStr(KEY), timeout_seconds=2)
+    return get_integration("<<name>>").create_submitter(store, config, resolve_secret)
+
+
+def contract_destination() -> HttpScriptedDestination:
+    return HttpScriptedDestination(
+        url_pattern=rf"^{URL}/events$",
+        secrets=[KEY],
+        build=_build,
+        kind_of=_kind,
+        ok_body=lambda request, n: {"id": str(n)},
+    )
+'''
+
+
 def sample_message(name: str) -> dict[str, object]:
     """The submit function's sample SQS event (``events/<Camel>SubmitFunction/sqs-message.json``)."""
     body = {

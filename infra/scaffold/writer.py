@@ -7,6 +7,7 @@ checks and the tests as generated:
 * ``integrations/<name>/``: base, config, selectors, transformer, client,
   submitter, and (unless ``interfaces=False``) routes, cli and mcp_tools;
 * ``tests/unit/test_<name>_transformer.py`` and ``test_<name>_client.py``;
+* ``tests/destinations/<name>.py``: its scripted destination for the contract suite;
 * ``events/<Camel>SubmitFunction/sqs-message.json``;
 * ``pyproject.toml``: the entry point and an (empty) extra named after it;
 * ``template.yaml``: parameters, a condition, the block (queue, DLQ, log
@@ -89,6 +90,7 @@ def scaffold(root: Path, name: str, *, interfaces: bool = True) -> list[Path]:
         directory / "submitter.py": package.SUBMITTER,
         root / "tests" / "unit" / f"test_{names.name}_transformer.py": package.TEST_TRANSFORMER,
         root / "tests" / "unit" / f"test_{names.name}_client.py": package.TEST_CLIENT,
+        root / "tests" / "destinations" / f"{names.name}.py": package.DESTINATION,
     }
     if interfaces:
         files |= {
