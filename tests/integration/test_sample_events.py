@@ -73,9 +73,11 @@ def test_sample_event_runs_through_its_handler(
     env = {**full_deployment.env(function.logical_id), "TICKETFAIRY_BASE_URL": BASE_URL, "WEBHOOK_URL": WEBHOOK_URL}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    for variable, secret in (("TICKETFAIRY_API_KEY_PARAMETER", "k"), ("WEBHOOK_SECRET_PARAMETER", WEBHOOK_SECRET)):
-        if variable in env:
-            boto3.client("ssm", region_name=REGION).put_parameter(Name=env[variable], Value=secret, Type="SecureString")
+    for variable, name in env.items():
+        # Every integration's key from SSM (a scaffolded one's too); the webhook's is a whsec_ secret.
+        if variable.endswith("_API_KEY_PARAMETER") or variable == "WEBHOOK_SECRET_PARAMETER":
+            secret = WEBHOOK_SECRET if variable == "WEBHOOK_SECRET_PARAMETER" else "k"
+            boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value=secret, Type="SecureString")
 
     if function.logical_id == "CalendarSubmitFunction":
         # A real CalDAV server: the sample is written into its calendar.
