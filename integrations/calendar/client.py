@@ -59,9 +59,11 @@ class CalendarClient(BaseClient):
         username: str | None = None,
         password: SecretStr | PasswordProvider | None = None,
         timeout: float = 10.0,
+        auth_type: str = "basic",
     ) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.username = username
+        self.auth_type = auth_type
         self.timeout = timeout
         self._password_provider: PasswordProvider = password if callable(password) else (lambda force: password)
         self._redactor = Redactor()
@@ -89,6 +91,7 @@ class CalendarClient(BaseClient):
                 url=self.url,
                 username=self.username,
                 password=None if self._password is None else self._password.get_secret_value(),
+                auth_type=self.auth_type if self.username else None,
                 timeout=max(1, round(self.timeout)),
                 # A rate limit is the queue's to wait out (visibility timeout), never a sleep here.
                 rate_limit_handle=False,

@@ -9,6 +9,7 @@ locally), an SSM SecureString parameter, or a Secrets Manager secret.
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
@@ -46,6 +47,9 @@ class CalendarConfig(BaseModel):
     password_parameter: str | None = None
     #: Id or ARN of a Secrets Manager secret holding the password.
     password_secret: str | None = None
+    #: How the login is sent. Pinned, not guessed: caldav's guess is a 401 first, and a batch's
+    #: concurrent first requests all meeting it made the client re-read the password mid-batch.
+    auth_type: Literal["basic", "digest"] = "basic"
     timeout_seconds: float = Field(default=10.0, gt=0)
     prodid: str = Field(default=DEFAULT_PRODID, min_length=1)
 

@@ -25,6 +25,7 @@ class CalendarSubmitter(BaseSubmitter):
             username=config.username,
             password=lambda force: config.resolve_password(secrets, force=force),
             timeout=config.timeout_seconds,
+            auth_type=config.auth_type,
         )
         return cls(
             integration=integration,
