@@ -310,6 +310,7 @@ from typing import Annotated
 
 import typer
 
+from integrations.cli_options import EndpointOption, RegionOption, StackOption
 from integrations.operations import CommandHost, OperationsPort, ReplayReport, ReplayRequest
 
 app = typer.Typer(help="<<Title>>: submit events by URL.", no_args_is_help=True)
@@ -320,9 +321,9 @@ def submit_url(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The event's source URL.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact payload; queue nothing.")] = False,
-    stack: Annotated[str, typer.Option("--stack", envvar="EVENT_IMPORTER_STACK", help="Stack name.")] = "local",
-    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL")] = None,
-    region: Annotated[str | None, typer.Option("--region", envvar="AWS_REGION")] = None,
+    stack: StackOption = "local",
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
 ) -> None:
     """Submit one event to <<Title>> by its source URL, through its queue."""
     host: CommandHost = ctx.obj

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from integrations.cli_options import EndpointOption, RegionOption, StackOption
 from integrations.operations import CommandHost, OperationsPort, ReplayReport, ReplayRequest
 
 app = typer.Typer(help="The calendar: submit events by URL.", no_args_is_help=True)
@@ -21,12 +22,9 @@ def submit_url(
     url: Annotated[str, typer.Argument(help="The event's source URL.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact payload; queue nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Re-deliver even a version already delivered.")] = False,
-    stack: Annotated[str, typer.Option("--stack", envvar="EVENT_IMPORTER_STACK", help="Stack name.")] = "local",
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint (the local runtime's)."),
-    ] = None,
-    region: Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")] = None,
+    stack: StackOption = "local",
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
 ) -> None:
     """Submit one event to the calendar by its source URL, through the calendar's queue."""
     host: CommandHost = ctx.obj

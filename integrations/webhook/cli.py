@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
+from integrations.cli_options import EndpointOption, RegionOption, StackOption
 from integrations.operations import CommandHost, EndpointView, OperationsPort
 
 app = typer.Typer(help="Webhook: the endpoint's state (disabled after a 410 Gone).", no_args_is_help=True)
 
-Stack = Annotated[str, typer.Option("--stack", envvar="EVENT_IMPORTER_STACK", help="Stack name.")]
-Endpoint = Annotated[
-    str | None, typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint (the local runtime's).")
-]
-Region = Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")]
+Stack = StackOption
+Endpoint = EndpointOption
+Region = RegionOption
 
 
 @app.command("endpoint")
