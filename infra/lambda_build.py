@@ -95,8 +95,9 @@ def copy_code(out: Path, function: str, integrations: Sequence[str], root: Path 
         here = Path(folder)
         ignored = {n for n in names if n == "__pycache__" or n.endswith(".pyc") or here / n in skip}
         if here == root / "integrations":
-            # The framework's modules, and only the integrations this function serves.
-            ignored |= {n for n in names if (here / n).is_dir() and n not in integrations}
+            # The framework's modules and packages, and only the integrations (packages with a
+            # base.py, as the registry finds them) this function serves.
+            ignored |= {n for n in names if (here / n / "base.py").is_file() and n not in integrations}
         return ignored
 
     (out / "functions").mkdir(parents=True, exist_ok=True)

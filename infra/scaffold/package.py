@@ -306,61 +306,18 @@ CLI = '''"""<<Title>>'s commands, under ``event-importer <<name>>``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from integrations.front_doors.cli import submit_url_app
 
-import typer
-
-from integrations.cli_options import EndpointOption, RegionOption, StackOption
-from integrations.operations import CommandHost, OperationsPort, ReplayReport, ReplayRequest
-
-app = typer.Typer(help="<<Title>>: submit events by URL.", no_args_is_help=True)
-
-
-@app.command("submit-url")
-def submit_url(
-    ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="The event's source URL.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact payload; queue nothing.")] = False,
-    stack: StackOption = "local",
-    endpoint_url: EndpointOption = None,
-    region: RegionOption = None,
-) -> None:
-    """Submit one event to <<Title>> by its source URL, through its queue."""
-    host: CommandHost = ctx.obj
-
-    def submit(operations: OperationsPort) -> ReplayReport:
-        return operations.replay(ReplayRequest(integration="<<name>>", selector="by-url", url=url, dry_run=dry_run))
-
-    host.run(submit, stack=stack, endpoint_url=endpoint_url, region=region, ok=lambda r: r.ok and r.selected == 1)
+app = submit_url_app("<<name>>", "<<Title>>")
 '''
 
 ROUTES = '''"""<<Title>>'s HTTP routes, mounted by the API under ``/integrations/<<name>>``."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from integrations.front_doors.routes import submit_by_url_router
 
-from integrations.operations import OperationsPort, ReplayReport, ReplayRequest
-
-router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools does not annotate it
-
-
-class SubmitByUrl(BaseModel):
-    """One event, by the URL it was imported from."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    url: str = Field(min_length=1)
-    dry_run: bool = False
-
-
-@router.post("/submit", summary="Submit one event to <<Title>> by its source URL (through the queue)")
-def submit_by_url(request: SubmitByUrl) -> ReplayReport:
-    operations: OperationsPort = router.context["operations"]
-    return operations.replay(
-        ReplayRequest(integration="<<name>>", selector="by-url", url=request.url, dry_run=request.dry_run)
-    )
+router = submit_by_url_router("<<name>>", "<<Title>>")
 '''
 
 MCP_TOOLS = '''"""<<Title>>'s MCP tools, added to the MCP server's core tools."""
@@ -369,29 +326,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.operations import OperationsPort, ReplayReport, ReplayRequest
+from integrations.front_doors.mcp import ToolHandler, submit_url_tool
 
-TOOLS: list[dict[str, Any]] = [
-    {
-        "name": "<<name>>_submit_url",
-        "description": "Submit one cached event to <<Title>> by its source URL, through its queue.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {"url": {"type": "string", "minLength": 1}, "dry_run": {"type": "boolean", "default": False}},
-            "required": ["url"],
-            "additionalProperties": False,
-        },
-    }
-]
-
-
-def submit_url(arguments: dict[str, Any], operations: OperationsPort) -> ReplayReport:
-    """Replay the one event imported from ``url`` to <<Title>>."""
-    request = ReplayRequest.model_validate({**arguments, "integration": "<<name>>", "selector": "by-url"})
-    return operations.replay(request)
-
-
-TOOL_HANDLERS = {"<<name>>_submit_url": submit_url}
+_SUBMIT_URL, _HANDLERS = submit_url_tool(
+    "<<name>>", "Submit one cached event to <<Title>> by its source URL, through its queue (dry_run: send nothing)."
+)
+TOOLS: list[dict[str, Any]] = [_SUBMIT_URL]
+TOOL_HANDLERS: dict[str, ToolHandler] = _HANDLERS
 '''
 
 TEST_TRANSFORMER = '''"""<<Title>> transformer (written by ``event-importer integration new``: extend it)."""

@@ -1,46 +1,18 @@
-"""TicketFairy's MCP tools, added to the MCP server's core tools (the seed's ``TOOLS`` / ``TOOL_HANDLERS``).
-
-A handler takes the call's arguments and the operations (an
-``integrations.operations.OperationsPort``) and returns a model; a refusal
-raised from it reaches the client as an error result.
-"""
+"""TicketFairy's MCP tools, added to the MCP server's core tools (the seed's ``TOOLS`` / ``TOOL_HANDLERS``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from integrations.errors import BadRequestError
-from integrations.operations import OperationsPort, ReplayReport, ReplayRequest
+from integrations.front_doors.mcp import ToolHandler, submit_url_tool
 
-TOOLS: list[dict[str, Any]] = [
-    {
-        "name": "ticketfairy_submit_url",
-        "description": (
-            "Submit one cached event to TicketFairy by its source URL, through TicketFairy's queue. "
-            "dry_run returns the exact draft-event payload and sends nothing; force re-delivers a version "
-            "already delivered (as an update of its draft)."
-        ),
-        "inputSchema": {
-            "type": "object",
-            "properties": {
-                "url": {"type": "string", "minLength": 1, "description": "The event's source URL."},
-                "dry_run": {"type": "boolean", "default": False},
-                "force": {"type": "boolean", "default": False},
-            },
-            "required": ["url"],
-            "additionalProperties": False,
-        },
-    }
-]
-
-
-def submit_url(arguments: dict[str, Any], operations: OperationsPort) -> ReplayReport:
-    """Replay the one event imported from ``url`` to TicketFairy (validated as every front door does)."""
-    unknown = sorted(set(arguments) - set(TOOLS[0]["inputSchema"]["properties"]))
-    if unknown:
-        raise BadRequestError(f"unknown argument(s): {', '.join(unknown)}; expected url, dry_run, force")
-    request = ReplayRequest.model_validate({**arguments, "integration": "ticketfairy", "selector": "by-url"})
-    return operations.replay(request)
-
-
-TOOL_HANDLERS = {"ticketfairy_submit_url": submit_url}
+_SUBMIT_URL, _HANDLERS = submit_url_tool(
+    "ticketfairy",
+    (
+        "Submit one cached event to TicketFairy by its source URL, through TicketFairy's queue. dry_run "
+        "returns the exact draft-event payload and sends nothing; force re-delivers a version already "
+        "delivered (as an update of its draft)."
+    ),
+)
+TOOLS: list[dict[str, Any]] = [_SUBMIT_URL]
+TOOL_HANDLERS: dict[str, ToolHandler] = _HANDLERS

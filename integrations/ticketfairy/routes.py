@@ -1,41 +1,11 @@
 """TicketFairy's HTTP routes, mounted by the API under ``/integrations/ticketfairy``.
 
-``POST /integrations/ticketfairy/submit`` submits one event by its source
-URL through TicketFairy's queue (or, with ``dry_run``, answers the exact
-payload).  The operations come from the resolver's context: this module
-imports Powertools' router (the HTTP API's framework) and the framework's
-contract, never the layer above it.
+``POST /integrations/ticketfairy/submit`` submits one event by its source URL through
+TicketFairy's queue (or, with ``dry_run``, answers the exact payload).
 """
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from integrations.front_doors.routes import submit_by_url_router
 
-from integrations.operations import OperationsPort, ReplayReport, ReplayRequest
-
-router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools does not annotate it
-
-
-class SubmitByUrl(BaseModel):
-    """One event, by the URL it was imported from."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    url: str = Field(min_length=1, description="The event's source URL.")
-    dry_run: bool = Field(default=False, description="Answer the exact payload; queue nothing.")
-    force: bool = Field(default=False, description="Re-deliver it even if this version was delivered (as an update).")
-
-
-@router.post("/submit", summary="Submit one event to TicketFairy by its source URL (through the queue)")
-def submit_by_url(request: SubmitByUrl) -> ReplayReport:
-    operations: OperationsPort = router.context["operations"]
-    return operations.replay(
-        ReplayRequest(
-            integration="ticketfairy",
-            selector="by-url",
-            url=request.url,
-            dry_run=request.dry_run,
-            force=request.force,
-        )
-    )
+router = submit_by_url_router("ticketfairy", "TicketFairy")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from integrations.cli_options import EndpointOption, RegionOption, StackOption
+from integrations.front_doors.cli import EndpointOption, RegionOption, StackOption
 from integrations.operations import CommandHost, EndpointView, OperationsPort
 
 app = typer.Typer(help="Webhook: the endpoint's state (disabled after a 410 Gone).", no_args_is_help=True)
