@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
+import botocore.loaders
+import botocore.session
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
@@ -24,6 +27,11 @@ CALDAV_PASSWORD = "caldav-test-password-5f2a"
 # The pipeline writes concurrently (batched import, fan-out's placeholders); moto's DynamoDB is not
 # thread-safe (two writes in flight can share a stream sequence number), as DynamoDB itself is.
 serialise_in_process()
+
+# Every test makes new botocore sessions (caches cleared, a fresh moto), and each session's loader
+# would parse the service models and endpoint data it uses again (about 0.3 s of JSON per test).
+# The files never change during a run: one loader per search path serves them all.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)  # type: ignore[assignment]
 
 
 @pytest.fixture(autouse=True)
