@@ -31,7 +31,7 @@ serialise_in_process()
 # Every test makes new botocore sessions (caches cleared, a fresh moto), and each session's loader
 # would parse the service models and endpoint data it uses again (about 0.3 s of JSON per test).
 # The files never change during a run: one loader per search path serves them all.
-botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)  # type: ignore[assignment]
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
 @pytest.fixture(autouse=True)
