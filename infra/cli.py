@@ -256,8 +256,9 @@ def new_integration(
         typer.echo(f"  wrote {path.relative_to(root)}")
     camel = "".join(part.title() for part in name.split("_"))
     steps = (
-        f"next: pip install -e '.[dev]' (registers the entry point), fill in integrations/{name}/transformer.py "
-        f"and client.py, then make test; deploy with {camel}Url=https://... to switch it on"
+        f"next: fill in integrations/{name}/transformer.py and client.py, then make test (it re-installs the "
+        f"project, pyproject.toml having changed: that registers the entry point); deploy with "
+        f"{camel}Url=https://... to switch it on"
     )
     typer.echo(steps)
 

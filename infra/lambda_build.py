@@ -25,6 +25,13 @@ What goes into a function:
 * minus the AWS SDK, which every Lambda Python runtime provides: it is a
   third of a function's size and the same in each of them.
 
+Wheels are installed by uv when the build has one (``make build`` and the
+tests pass the dev extra's in ``$LAMBDA_BUILD_UV``: about a second a
+function) and by pip otherwise (a bare ``sam build``: about four); both
+install the same distributions at the same versions, and a test compares
+them (where a project publishes several manylinux builds of a version, they
+may pick different ones: all run on the runtime's glibc).
+
 The single-function mode runs on the machine's own ``python3`` (stdlib only),
 because that is what ``sam build`` gives a makefile build.
 """
@@ -107,19 +114,38 @@ def copy_code(out: Path, function: str, integrations: Sequence[str], root: Path 
         shutil.copytree(root / package, out / package, ignore=ignore, dirs_exist_ok=True)
 
 
-def install_dependencies(
-    out: Path, specs: Sequence[str], *, python_version: str, architecture: str, keep_runtime_provided: bool = False
-) -> None:
-    """Install wheels of ``specs`` for the runtime into ``out``, then drop what the runtime provides (unless kept)."""
-    platforms = [arg for tag in MANYLINUX_TAGS for arg in ("--platform", f"{tag}_{PLATFORM_TAGS[architecture]}")]
-    command = [
+#: The uv executable to install wheels with, if any (``build_all`` sets it from the dev extra).
+UV_VARIABLE = "LAMBDA_BUILD_UV"
+
+
+def install_command(out: Path, specs: Sequence[str], *, python_version: str, architecture: str) -> list[str]:
+    """The uv or pip command that installs wheels of ``specs`` for the runtime into ``out`` (never compiled)."""
+    machine = PLATFORM_TAGS[architecture]
+    uv = os.environ.get(UV_VARIABLE)
+    if uv:
+        # uv takes the newest glibc a platform has and accepts every older manylinux tag with it.
+        platform = f"{machine}-{MANYLINUX_TAGS[-1]}"
+        return [
+            *(uv, "pip", "install", "--quiet", "--target", str(out), "--python-platform", platform),
+            *("--python-version", python_version, "--only-binary", ":all:", *specs),
+        ]
+    platforms = [arg for tag in MANYLINUX_TAGS for arg in ("--platform", f"{tag}_{machine}")]
+    return [
         *(sys.executable, "-m", "pip", "install", "--quiet", "--upgrade", "--disable-pip-version-check"),
         # The target is a fresh folder: conflicts with the building machine's own packages do not matter.
         *("--no-warn-conflicts", "--root-user-action=ignore"),
         *("--target", str(out), *platforms, "--implementation", "cp"),
         *("--python-version", python_version, "--only-binary=:all:", "--no-compile", *specs),
     ]
-    subprocess.run(command, check=True)  # noqa: S603 - our own pip, arguments from pyproject.toml
+
+
+def install_dependencies(
+    out: Path, specs: Sequence[str], *, python_version: str, architecture: str, keep_runtime_provided: bool = False
+) -> None:
+    """Install wheels of ``specs`` for the runtime into ``out``, then drop what the runtime provides (unless kept)."""
+    command = install_command(out, specs, python_version=python_version, architecture=architecture)
+    subprocess.run(command, check=True)  # noqa: S603 - uv or our own pip, arguments from pyproject.toml
+    (out / ".lock").unlink(missing_ok=True)  # uv's, while it installs
     for dist_info in out.glob("*.dist-info"):
         name = dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0]
         if canonical(name) in RUNTIME_PROVIDED and not keep_runtime_provided:
@@ -192,6 +218,7 @@ def build_all(out: Path, *, architecture: str | None = None, python_version: str
     for logical_id, spec in template_functions().items():
         env = {
             **os.environ,
+            **({UV_VARIABLE: uv} if (uv := dev_uv()) else {}),
             "LAMBDA_PYTHON_VERSION": python_version or str(spec["runtime"]).removeprefix("python"),
             "LAMBDA_ARCHITECTURE": architecture or spec["architecture"],
         }
@@ -203,6 +230,15 @@ def build_all(out: Path, *, architecture: str | None = None, python_version: str
     if failed:
         raise RuntimeError(f"could not build {', '.join(failed)}")
     return {logical_id: target for logical_id, (target, _) in running.items()}
+
+
+def dev_uv() -> str | None:
+    """The uv executable of the dev extra, if this interpreter has it."""
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        return None
+    return str(find_uv_bin())
 
 
 def directory_size(path: Path) -> int:

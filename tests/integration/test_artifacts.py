@@ -166,6 +166,25 @@ def test_the_operators_functions_fit_the_same_budget(artifacts: dict[str, Path])
         assert size <= SUBMIT_MAX_MB * MB, f"{function} is {size / MB:.1f} MB unzipped"
 
 
+def test_uv_and_pip_install_the_same_distributions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # make build installs with uv, a bare sam build with pip: what ships must not depend on which.
+    specs = lambda_build.requirements(["fanout"])
+    installed = {}
+    for installer, uv in (("pip", ""), ("uv", lambda_build.dev_uv() or "")):
+        assert installer == "pip" or uv, "the dev extra brings uv"
+        monkeypatch.setenv(lambda_build.UV_VARIABLE, uv)
+        out = tmp_path / installer
+        lambda_build.install_dependencies(
+            out,
+            specs,
+            python_version=lambda_build.DEFAULT_PYTHON_VERSION,
+            architecture=lambda_build.DEFAULT_ARCHITECTURE,
+        )
+        installed[installer] = sorted(p.name for p in out.glob("*.dist-info"))
+    assert installed["uv"] == installed["pip"]
+    assert any(name.startswith("pydantic_core-") for name in installed["uv"])
+
+
 def test_the_build_defaults_and_makefile_targets_match_the_template() -> None:
     # sam build passes no runtime to a makefile build: the defaults must be the template's.
     functions = lambda_build.template_functions()
