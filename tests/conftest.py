@@ -34,6 +34,12 @@ serialise_in_process()
 botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow modules first, then end-to-end ones: xdist hands out whole files in this order, and a long
+    file handed out last would run alone at the end while the other workers idle."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("e2e") else 2)
+
+
 @pytest.fixture(autouse=True)
 def sealed_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials, no real endpoints, and fresh per-process caches for every test."""

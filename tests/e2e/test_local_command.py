@@ -19,7 +19,7 @@ import pytest
 from infra.local import SAMPLE_EVENTS
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # two whole runtimes, five function hosts each
 
 CLI = [sys.executable, "-c", "from infra.cli import main; main()"]
 URL = re.compile(r"http://127\.0\.0\.1:(\d+)")

@@ -21,6 +21,8 @@ import pytest
 from infra import lambda_build
 from infra.aws.stack import load_template
 
+pytestmark = pytest.mark.slow  # pip/uv builds of every function
+
 ROOT = Path(__file__).resolve().parents[2]
 FANOUT = "FanoutFunction"
 SUBMIT = "TicketfairySubmitFunction"

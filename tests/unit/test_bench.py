@@ -35,7 +35,7 @@ from integrations.selectors import STANDARD_SELECTORS
 
 # The first test sets up every benchmark at once (the shared fixture below): on a busy machine that
 # alone can take longer than the suite's default per-test timeout.
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def fake_build(out: Path, **_: object) -> dict[str, Path]:
