@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.05
+#: How often an idle stream source reads its shards: Lambda polls a DynamoDB stream's shards four
+#: times a second. Each read is a GetRecords per shard for moto to answer.
+STREAM_POLL_SECONDS = 0.25
 #: An SQS long poll (seconds): how long a queue source waits for a message per request, and so
 #: how long stopping it may take.
 LONG_POLL_SECONDS = 1
@@ -204,15 +207,20 @@ class StreamSource(_Source):
 
     def poll_once(self) -> bool:
         self._discover_shards()
-        busy = False
+        delivered = waiting = False
         for shard in self._shards.values():
             self._fill(shard)
             if shard.buffer and self._batch_ready(shard):
                 self._deliver(shard)
-                busy = True
+                delivered = True
             elif shard.buffer:
-                busy = True  # waiting for the batching window
-        return busy
+                waiting = True  # for the batching window: not idle, but no reason to read again at once
+        if waiting and not delivered:
+            self._stop_event.wait(POLL_INTERVAL)
+        elif not delivered and not waiting:
+            # The run loop waits POLL_INTERVAL too: an idle stream is read about four times a second.
+            self._stop_event.wait(STREAM_POLL_SECONDS - POLL_INTERVAL)
+        return delivered or waiting
 
     def _fill(self, shard: _Shard) -> None:
         if shard.iterator is None or len(shard.buffer) >= self.settings.batch_size:
