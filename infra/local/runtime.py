@@ -109,8 +109,10 @@ class LocalRuntime:
         for logical_id, function in self._stack.functions.items():
             for mapping in self._stack.mappings_of(logical_id):
                 self._add_source(function, mapping)
-        # Cold starts in parallel: each host imports its handler in its own process.
-        starters = [threading.Thread(target=host.start) for hosts in self.hosts.values() for host in hosts]
+        # One warm execution environment per function, cold-started in parallel (each imports its handler
+        # in its own process), so an import error shows at once; a mapping's further environments start
+        # at their first invocation, as Lambda scales out, and a run that never needs them pays nothing.
+        starters = [threading.Thread(target=hosts[0].start) for hosts in self.hosts.values()]
         for starter in starters:
             starter.start()
         for starter in starters:
