@@ -19,11 +19,16 @@ BUILD_DIR := .aws-sam/build
 # functions' wheels in a second each (infra/lambda_build.py). The same range as the dev extra.
 UV_SPEC := uv>=0.9,<1
 UV := $(BIN)/python -m uv
+# caldav's HTTP client (niquests) brings urllib3-future, whose wheel replaces urllib3 itself at
+# every interpreter start (a .pth hook): botocore would run on the fork here and on upstream
+# urllib3 in Lambda. Built with this variable, it installs as urllib3_future only, which niquests uses.
+KEEP_URLLIB3 := --no-binary urllib3-future
+export URLLIB3_NO_OVERRIDE := 1
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check '$(UV_SPEC)'
-	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(UV) pip install --quiet --python $(BIN)/python $(KEEP_URLLIB3) -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
