@@ -112,15 +112,23 @@ class LocalRuntime:
         # One warm execution environment per function, cold-started in parallel (each imports its handler
         # in its own process), so an import error shows at once; a mapping's further environments start
         # at their first invocation, as Lambda scales out, and a run that never needs them pays nothing.
-        starters = [threading.Thread(target=hosts[0].start) for hosts in self.hosts.values()]
-        for starter in starters:
-            starter.start()
-        for starter in starters:
-            starter.join()
+        self._start_hosts([hosts[0] for hosts in self.hosts.values()])
         for thread in [*self.stream_sources, *self.queue_sources]:
             thread.start()
         if self.options.serve_api:
             self._serve_api()
+
+    def warm(self) -> None:
+        """Start every function host now, as provisioned concurrency would (benchmarks measure warm ones)."""
+        self._start_hosts([host for hosts in self.hosts.values() for host in hosts if host.pid is None])
+
+    @staticmethod
+    def _start_hosts(hosts: list[FunctionHost]) -> None:
+        starters = [threading.Thread(target=host.start) for host in hosts]
+        for starter in starters:
+            starter.start()
+        for starter in starters:
+            starter.join()
 
     def _build_selection_indexes(self) -> None:
         """What ``event-importer index build`` does after a first deploy, for every deployed integration."""
