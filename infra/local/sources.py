@@ -215,11 +215,9 @@ class StreamSource(_Source):
                 delivered = True
             elif shard.buffer:
                 waiting = True  # for the batching window: not idle, but no reason to read again at once
-        if waiting and not delivered:
-            self._stop_event.wait(POLL_INTERVAL)
-        elif not delivered and not waiting:
-            # The run loop waits POLL_INTERVAL too: an idle stream is read about four times a second.
-            self._stop_event.wait(STREAM_POLL_SECONDS - POLL_INTERVAL)
+        if not delivered:
+            # An idle stream is read about four times a second (the run loop waits POLL_INTERVAL more).
+            self._stop_event.wait(POLL_INTERVAL if waiting else STREAM_POLL_SECONDS - POLL_INTERVAL)
         return delivered or waiting
 
     def _fill(self, shard: _Shard) -> None:
