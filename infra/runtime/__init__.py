@@ -10,6 +10,7 @@ from __future__ import annotations
 
 def reset() -> None:
     """Forget the cached wiring of every function (tests, or after a settings change)."""
+    from infra.pipeline.metrics import metrics
     from infra.runtime.fanout import fanout_service
     from infra.runtime.operations import operations
     from infra.runtime.submit import submit_worker
@@ -17,3 +18,6 @@ def reset() -> None:
     fanout_service.cache_clear()
     submit_worker.cache_clear()
     operations.cache_clear()
+    # The wiring sets the integration as the process's metric dimension: the next wiring sets its own.
+    metrics.clear_default_dimensions()
+    metrics.clear_metrics()
