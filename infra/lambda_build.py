@@ -217,7 +217,8 @@ def build_all(out: Path, *, architecture: str | None = None, python_version: str
     running = {}
     for logical_id, spec in template_functions().items():
         env = {
-            **os.environ,
+            # A make of its own, as sam build runs it: not a job of the make that may have started us.
+            **{k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")},
             **({UV_VARIABLE: uv} if (uv := dev_uv()) else {}),
             "LAMBDA_PYTHON_VERSION": python_version or str(spec["runtime"]).removeprefix("python"),
             "LAMBDA_ARCHITECTURE": architecture or spec["architecture"],
