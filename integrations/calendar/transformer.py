@@ -35,6 +35,7 @@ from integrations.base import BaseTransformer
 from integrations.calendar.config import DEFAULT_PRODID
 from integrations.errors import TransformError
 from integrations.event_data import event_id_for
+from integrations.fields import date_field, text_field, time_field
 
 __all__ = ["FALLBACK_TIMEZONE", "UID_DOMAIN", "CalendarTransformer", "calendar_uid", "event_span"]
 
@@ -61,7 +62,7 @@ class CalendarTransformer(BaseTransformer):
         Raises ``TransformError`` when the event has no source URL (no stable UID),
         no date, or an unknown time zone.
         """
-        source_url = _text(event_data.get("source_url"))
+        source_url = text_field(event_data.get("source_url"))
         if not source_url:
             raise TransformError("event has no source_url: the calendar object's UID is derived from it")
         uid = calendar_uid(event_id_for(source_url))
@@ -69,12 +70,12 @@ class CalendarTransformer(BaseTransformer):
         event = icalendar.Event()
         event.add("uid", uid)
         event.add("dtstamp", _stamp(event_data.get("imported_at")))
-        event.add("summary", _text(event_data.get("title")))
+        event.add("summary", text_field(event_data.get("title")))
         event.add("dtstart", start)
         if end is not None:
             event.add("dtend", end)
         location = _mapping(event_data.get("location"))
-        if where := _location(_text(event_data.get("venue")), location):
+        if where := _location(text_field(event_data.get("venue")), location):
             event.add("location", where)
         coordinates = _mapping(location.get("coordinates"))
         if isinstance(coordinates.get("lat"), int | float) and isinstance(coordinates.get("lng"), int | float):
@@ -100,15 +101,17 @@ def event_span(event_data: Mapping[str, Any]) -> tuple[Moment, Moment | None]:
     """
     if not event_data.get("date"):
         raise TransformError("event has no date: a calendar event needs one")
-    first_day = _date(event_data.get("date"), "date")
-    last_day = max(first_day, _date(event_data["end_date"], "end_date")) if event_data.get("end_date") else first_day
+    first_day = date_field(event_data.get("date"), "date")
+    last_day = (
+        max(first_day, date_field(event_data["end_date"], "end_date")) if event_data.get("end_date") else first_day
+    )
     times = _mapping(event_data.get("time"))
-    start_time = _time(times.get("start"), "time.start")
+    start_time = time_field(times.get("start"), "time.start")
     if start_time is None:
         return first_day, last_day + dt.timedelta(days=1)
-    zone = _zone(_text(times.get("timezone")) or FALLBACK_TIMEZONE)
+    zone = _zone(text_field(times.get("timezone")) or FALLBACK_TIMEZONE)
     start = dt.datetime.combine(first_day, start_time, tzinfo=zone)
-    end_time = _time(times.get("end"), "time.end")
+    end_time = time_field(times.get("end"), "time.end")
     if end_time is None:
         return start, (
             dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
@@ -140,32 +143,12 @@ def _stamp(value: object) -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _date(value: object, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise TransformError(f"{name} {value!r} is not a YYYY-MM-DD date") from None
-
-
-def _time(value: object, name: str) -> dt.time | None:
-    if not value:
-        return None
-    try:
-        return dt.time.fromisoformat(str(value))
-    except ValueError:
-        raise TransformError(f"{name} {value!r} is not an HH:MM time") from None
-
-
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
 def _http_url(value: object) -> str | None:
-    text = _text(value)
+    text = text_field(value)
     parts = urlsplit(text)
     return text if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
 
@@ -174,7 +157,7 @@ def _location(venue: str, location: Mapping[str, Any]) -> str:
     """Venue, address, city, state and country joined by commas, skipping blanks and repeats."""
     parts: list[str] = []
     seen: set[str] = set()
-    for text in (venue, *(_text(location.get(key)) for key in ("address", "city", "state", "country"))):
+    for text in (venue, *(text_field(location.get(key)) for key in ("address", "city", "state", "country"))):
         segments = {segment.strip().casefold() for segment in text.split(",")}
         if not text or segments <= seen:
             continue
@@ -184,12 +167,12 @@ def _location(venue: str, location: Mapping[str, Any]) -> str:
 
 
 def _description(event_data: Mapping[str, Any], ticket_url: str | None) -> str:
-    lineup = [text for item in event_data.get("lineup") or [] if (text := _text(item))]
+    lineup = [text for item in event_data.get("lineup") or [] if (text := text_field(item))]
     lines = [
         f"{label}: {value}"
         for label, value in (
             ("Lineup", ", ".join(lineup)),
-            ("Cost", _text(event_data.get("cost"))),
+            ("Cost", text_field(event_data.get("cost"))),
             ("Tickets", ticket_url),
         )
         if value

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from integrations.base import BaseTransformer
 from integrations.errors import TransformError
+from integrations.fields import date_field, text_field, time_field
 
 __all__ = [
     "DATETIME_FORMAT",
@@ -73,15 +74,15 @@ class TicketFairyTransformer(BaseTransformer):
 
         Raises ``TransformError`` when the event has no title or no usable date.
         """
-        title = _text(event_data.get("title"))
+        title = text_field(event_data.get("title"))
         if not title:
             raise TransformError("event has no title: TicketFairy needs one")
         start, end = event_times(event_data)
-        venue = _text(event_data.get("venue"))
+        venue = text_field(event_data.get("venue"))
         location = _mapping(event_data.get("location"))
         ticket_url = _http_url(event_data.get("ticket_url"))
         images = _mapping(event_data.get("images"))
-        online = _ONLINE.search(venue) or _ONLINE.search(_text(location.get("address")))
+        online = _ONLINE.search(venue) or _ONLINE.search(text_field(location.get("address")))
         attributes: dict[str, Any] = {
             "title": title,
             "url": ticket_url or _http_url(event_data.get("source_url")),
@@ -89,7 +90,7 @@ class TicketFairyTransformer(BaseTransformer):
             "hostedBy": True,
             "startDate": start.strftime(DATETIME_FORMAT),
             "endDate": end.strftime(DATETIME_FORMAT),
-            "timezone": _text(_mapping(event_data.get("time")).get("timezone")) or FALLBACK_TIMEZONE,
+            "timezone": text_field(_mapping(event_data.get("time")).get("timezone")) or FALLBACK_TIMEZONE,
             "isOnline": 1 if online else 0,
             "status": self.status,
             "address": _address(location),
@@ -111,42 +112,22 @@ def event_times(event_data: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime
     if not raw_date:
         raise TransformError("event has no date: TicketFairy needs a start date")
     times = _mapping(event_data.get("time"))
-    first_day = _date(raw_date, "date")
-    last_day = _date(event_data.get("end_date"), "end_date") if event_data.get("end_date") else first_day
-    start = dt.datetime.combine(first_day, _time(times.get("start"), "time.start") or DAY_START)
-    end = dt.datetime.combine(max(last_day, first_day), _time(times.get("end"), "time.end") or DAY_END)
+    first_day = date_field(raw_date, "date")
+    last_day = date_field(event_data.get("end_date"), "end_date") if event_data.get("end_date") else first_day
+    start = dt.datetime.combine(first_day, time_field(times.get("start"), "time.start") or DAY_START)
+    end = dt.datetime.combine(max(last_day, first_day), time_field(times.get("end"), "time.end") or DAY_END)
     if end <= start:
         end += dt.timedelta(days=1)  # e.g. 23:00-04:00: the night runs past midnight
     return start, end
 
 
-def _date(value: object, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise TransformError(f"{name} {value!r} is not a YYYY-MM-DD date") from None
-
-
-def _time(value: object, name: str) -> dt.time | None:
-    if not value:
-        return None
-    try:
-        return dt.time.fromisoformat(str(value))
-    except ValueError:
-        raise TransformError(f"{name} {value!r} is not an HH:MM time") from None
-
-
 # -- text, links and HTML ----------------------------------------------------------
-
-
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _texts(value: object) -> list[str]:
     if not isinstance(value, list):
         return []
-    return [text for item in value if (text := _text(item))]
+    return [text for item in value if (text := text_field(item))]
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -154,7 +135,7 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 
 def _http_url(value: object) -> str | None:
-    text = _text(value)
+    text = text_field(value)
     parts = urlsplit(text)
     return text if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
 
@@ -164,7 +145,7 @@ def _address(location: Mapping[str, Any]) -> str:
     parts: list[str] = []
     seen: set[str] = set()
     for key in ("address", "city", "state", "country"):
-        text = _text(location.get(key))
+        text = text_field(location.get(key))
         # "Berlin" is a repeat of "Berlin" as a city and of "..., Berlin" in the street address.
         segments = {segment.strip().casefold() for segment in text.split(",")}
         if not text or segments <= seen:
@@ -181,8 +162,8 @@ def details_html(event_data: Mapping[str, Any], *, ticket_url: str | None = None
     Every piece of event text goes through ``html.escape``; the only markup is
     the fixed tags written here, and the only link is an http(s) ``ticket_url``.
     """
-    short = _text(event_data.get("short_description"))
-    long = _text(event_data.get("long_description"))
+    short = text_field(event_data.get("short_description"))
+    long = text_field(event_data.get("long_description"))
     descriptions = [short] if short else []
     if long and long != short:
         descriptions.append(long)
@@ -194,7 +175,7 @@ def details_html(event_data: Mapping[str, Any], *, ticket_url: str | None = None
     ]
     age = event_data.get("minimum_age")
     facts = (
-        ("Cost", _text(event_data.get("cost"))),
+        ("Cost", text_field(event_data.get("cost"))),
         ("Lineup", ", ".join(_texts(event_data.get("lineup")))),
         ("Promoters", ", ".join(_texts(event_data.get("promoters")))),
         ("Genres", ", ".join(_texts(event_data.get("genres")))),
