@@ -164,8 +164,6 @@ every error message.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import email.utils
 from collections.abc import Callable
 from typing import Any
 
@@ -174,6 +172,7 @@ from pydantic import SecretStr
 
 from integrations.base import BODY_PROBLEM_KEY, BaseClient
 from integrations.errors import PermanentSubmitError, RetryableSubmitError
+from integrations.http import LoopBoundHttp, parse_retry_after
 from integrations.redaction import Redactor
 
 EVENTS_PATH = "/events"
@@ -192,8 +191,7 @@ class <<Camel>>Client(BaseClient):
         self._key_provider = api_key
         self._redactor = Redactor()
         self._key_refused = False
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._http = LoopBoundHttp(http_client, timeout=timeout)
 
     async def submit(self, data: dict[str, Any], *, idempotency_key: str | None = None) -> dict[str, Any]:
         """POST ``data``; return the decoded JSON body. Raises as the module docstring says."""
@@ -203,11 +201,9 @@ class <<Camel>>Client(BaseClient):
         headers = {"Authorization": f"Bearer {key.get_secret_value()}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout)
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self._http.post(self.url, json=data, headers=headers)
+                response = await self._http.get().post(self.url, json=data, headers=headers)
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise RetryableSubmitError(f"<<Title>> did not answer within {self.timeout:g}s") from exc
         except httpx.TransportError as exc:
@@ -227,7 +223,7 @@ class <<Camel>>Client(BaseClient):
             self._key_refused = True
             raise RetryableSubmitError(f"<<Title>> refused the API key (HTTP {status})", status_code=status)
         if status in (408, 429) or status >= 500:
-            retry_after = _seconds(response.headers.get("Retry-After"))
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
             message = f"<<Title>> is unavailable (HTTP {status}): {detail}"
             raise RetryableSubmitError(message, status_code=status, retry_after=retry_after)
         raise PermanentSubmitError(f"<<Title>> rejected the event (HTTP {status}): {detail}", status_code=status)
@@ -236,26 +232,7 @@ class <<Camel>>Client(BaseClient):
         return self._redactor(text)
 
     async def aclose(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
-
-
-def _seconds(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP-date); ``None`` if unreadable."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+        await self._http.aclose()
 '''
 
 SUBMITTER = '''"""Wires <<Title>>'s transformer, client and selectors into a submitter."""

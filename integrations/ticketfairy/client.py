@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from integrations.base import BODY_PROBLEM_KEY, BaseClient
 from integrations.errors import PermanentSubmitError, RetryableSubmitError
-from integrations.http import parse_retry_after
+from integrations.http import LoopBoundHttp, parse_retry_after
 from integrations.redaction import Redactor
 from integrations.ticketfairy.config import DEFAULT_ORIGIN, ENV_PREFIX
 
@@ -72,20 +72,7 @@ class TicketFairyClient(BaseClient):
         self._api_key = self._key_provider(False)
         self._redactor.add(self._api_key.get_secret_value())
         self._key_refused = False
-        self._http = http_client
-        self._owns_http = http_client is None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def _client(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        if self._owns_http and self._http is not None and self._loop is not loop:
-            # Outside Lambda each invocation may run on a new event loop, and pooled
-            # connections belong to the loop that opened them: start a fresh pool.
-            self._http = None
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout)
-            self._loop = loop
-        return self._http
+        self._http = LoopBoundHttp(http_client, timeout=timeout)
 
     async def submit(self, data: dict[str, Any], *, idempotency_key: str | None = None) -> dict[str, Any]:
         """POST ``data`` as a draft event; return the decoded response body (``{}`` if empty).
@@ -148,7 +135,7 @@ class TicketFairyClient(BaseClient):
     async def _exchange(self, method: str, url: str, data: dict[str, Any] | None, headers: dict[str, str]) -> _Answer:
         """Send the request and read at most ``MAX_BODY_BYTES`` of the answer; the rest is never read."""
         # The per-phase timeout also applies to an injected client.
-        async with self._client().stream(method, url, json=data, headers=headers, timeout=self.timeout) as response:
+        async with self._http.get().stream(method, url, json=data, headers=headers, timeout=self.timeout) as response:
             body = bytearray()
             cut = False
             async for chunk in response.aiter_bytes():
@@ -226,9 +213,7 @@ class TicketFairyClient(BaseClient):
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object created it."""
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._http.aclose()
 
 
 @dataclass(frozen=True)

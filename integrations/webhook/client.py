@@ -28,7 +28,7 @@ from standardwebhooks import Webhook
 
 from integrations.base import BaseClient
 from integrations.errors import EndpointGoneError, PermanentSubmitError, RetryableSubmitError
-from integrations.http import parse_retry_after
+from integrations.http import LoopBoundHttp, parse_retry_after
 from integrations.redaction import Redactor
 
 __all__ = ["EVENT_TYPES", "WebhookClient", "message_id"]
@@ -69,19 +69,7 @@ class WebhookClient(BaseClient):
         self._secrets: SecretsProvider = secrets if callable(secrets) else (lambda: list(secrets))
         self._redactor = Redactor()
         self._clock = clock
-        self._http = http_client
-        self._owns_http = http_client is None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def _client(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        if self._owns_http and self._http is not None and self._loop is not loop:
-            # Pooled connections belong to the loop that opened them (a new loop per local invocation).
-            self._http = None
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
-            self._loop = loop
-        return self._http
+        self._http = LoopBoundHttp(http_client, timeout=timeout, follow_redirects=False)
 
     async def submit(self, data: dict[str, Any], *, idempotency_key: str | None = None) -> dict[str, Any]:
         """Post ``event.created``; the event's id is its id at the receiver."""
@@ -140,7 +128,7 @@ class WebhookClient(BaseClient):
         return self._outcome(status, answer_headers, text, data)
 
     async def _exchange(self, body: str, headers: dict[str, str]) -> tuple[int, httpx.Headers, str]:
-        async with self._client().stream(
+        async with self._http.get().stream(
             "POST", self.url, content=body.encode(), headers=headers, timeout=self.timeout
         ) as response:
             raw = bytearray()
@@ -173,6 +161,4 @@ class WebhookClient(BaseClient):
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object created it."""
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._http.aclose()
