@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -50,8 +51,12 @@ def test_redrive_after_crashes_between_answer_and_record_creates_no_duplicate() 
             crashes = sum(source.stats.function_errors for source in runtime.queue_sources)
             assert crashes >= 1  # the sandbox died mid-invocation, as a Lambda crash would
 
-            # And the function is fixed, then an operator redrives the DLQ
+            # And the function is fixed, then an operator redrives the DLQ, after the crashed attempt's claim
+            # has lapsed (its lease is the function's timeout): a redrive inside the lease meets a live claim,
+            # waits behind it and, with MaxReceiveCount 2, can go back to the DLQ; that is not this test's subject.
             runtime.update_environment(SUBMIT, FAST_RETRIES)
+            assert record.lease_until is not None
+            time.sleep(max(0.0, (record.lease_until - dt.datetime.now(dt.UTC)).total_seconds()) + 0.5)
             result = CliRunner().invoke(
                 app, ["dlq", "redrive", "ticketfairy", "--endpoint-url", runtime.endpoint_url, "--json"]
             )
