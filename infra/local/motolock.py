@@ -7,10 +7,6 @@ a query can walk a table while another thread changes it.  Lambda-like
 concurrency (batched imports, fan-out's placeholders, submit functions in
 parallel) does exactly that, so the local server serialises DynamoDB and
 DynamoDB Streams requests; SQS (whose long polls wait) stays concurrent.
-
-moto's dispatcher also lists its package directory (one ``stat`` per service)
-to route every request; the listing never changes while a server runs, so it
-is read once.
 """
 
 from __future__ import annotations
@@ -19,8 +15,6 @@ import functools
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-
-from moto import backends
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -66,16 +60,3 @@ def serialise_in_process() -> None:
                 return _original(self)
 
         handler.call_action = call_action  # type: ignore[method-assign]
-
-
-@functools.cache
-def _moto_modules() -> tuple[str, ...]:
-    return tuple(_LIST_MODULES())
-
-
-_LIST_MODULES = backends.list_of_moto_modules
-
-
-def cache_module_listing() -> None:
-    """Make moto's per-request package listing a lookup (idempotent)."""
-    backends.list_of_moto_modules = _moto_modules

@@ -15,7 +15,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from infra.local.motolock import SerialisedDynamoDB, cache_module_listing
+from infra.local.motolock import SerialisedDynamoDB
+from infra.local.motospeed import speed_up_moto
 
 LOOPBACK = "127.0.0.1"
 
@@ -28,10 +29,10 @@ def free_port(host: str = LOOPBACK) -> int:
 
 
 class _SafeMotoServer(ThreadedMotoServer):
-    """moto's threaded server, with DynamoDB requests serialised (``infra.local.motolock``)."""
+    """moto's threaded server, DynamoDB requests serialised (``infra.local.motolock``), its hot spots removed."""
 
     def _server_entry(self) -> None:
-        cache_module_listing()
+        speed_up_moto()
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()

@@ -11,9 +11,10 @@ import functools
 from typing import TYPE_CHECKING, cast
 
 import botocore.session
+from botocore.config import Config
 
 from infra.aws.publisher import QueuePublisher
-from infra.aws.selection import PlaceholderWriter
+from infra.aws.selection import WRITE_CONCURRENCY, PlaceholderWriter
 from infra.aws.settings import FanoutSettings
 from infra.pipeline.fanout import FanOut
 from infra.runtime.logs import secure_logging
@@ -33,7 +34,11 @@ def fanout_service() -> FanOut:
     session = botocore.session.get_session()
     region, endpoint = settings.aws_region, settings.aws_endpoint_url
     sqs = cast("SQSClient", session.create_client("sqs", region_name=region, endpoint_url=endpoint))
-    dynamodb = cast("DynamoDBClient", session.create_client("dynamodb", region_name=region, endpoint_url=endpoint))
+    # A connection per concurrent placeholder write (botocore keeps 10 by default).
+    pool = Config(max_pool_connections=WRITE_CONCURRENCY)
+    dynamodb = cast(
+        "DynamoDBClient", session.create_client("dynamodb", region_name=region, endpoint_url=endpoint, config=pool)
+    )
     # Placeholders for every deployed integration, enabled or not: a disabled one's are its catch-up list.
     placeholders = PlaceholderWriter(dynamodb, settings.submissions_table, settings.integration_queues)
     return FanOut(

@@ -1,4 +1,4 @@
-"""The local moto server's request serialisation and its cached module listing (no sockets)."""
+"""The local moto server's request serialisation (no sockets)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from moto import backends
-
-from infra.local.motolock import SerialisedDynamoDB, cache_module_listing
+from infra.local.motolock import SerialisedDynamoDB
 
 
 class Recording:
@@ -74,11 +72,3 @@ def test_the_answer_is_built_inside_the_lock() -> None:
         yield b"built"
 
     assert SerialisedDynamoDB(lazy)({"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.Query"}, lambda *_: None) == [b"built"]
-
-
-def test_moto_lists_its_modules_once() -> None:
-    listed = list(backends.list_of_moto_modules())
-    cache_module_listing()
-    assert list(backends.list_of_moto_modules()) == listed
-    assert backends.list_of_moto_modules() is backends.list_of_moto_modules()
-    assert "dynamodb" in listed

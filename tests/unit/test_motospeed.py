@@ -1,0 +1,76 @@
+"""The local moto server's speed-ups change no answer and remove the per-request work they name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from moto import backends
+from moto.core import utils as moto_utils
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sqs.models import Queue, sqs_backends
+
+from infra.local.motospeed import speed_up_moto
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture
+def sqs(aws: None) -> Any:
+    speed_up_moto()
+    return boto3.client("sqs", region_name=REGION)
+
+
+def test_moto_lists_its_modules_once() -> None:
+    listed = list(backends.list_of_moto_modules())
+    speed_up_moto()
+    assert list(backends.list_of_moto_modules()) == listed
+    assert backends.list_of_moto_modules() is backends.list_of_moto_modules()
+    assert "dynamodb" in listed
+
+
+def test_a_receive_does_not_rebuild_the_queue_attributes_per_message(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = sqs.create_queue(QueueName="backlog")["QueueUrl"]
+    for start in range(0, 200, 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(start, start + 10)]
+        )
+    built = 0
+    attributes = Queue.attributes
+
+    def counted(queue: Queue) -> dict[str, Any]:
+        nonlocal built
+        built += 1
+        return attributes.fget(queue)  # type: ignore[attr-defined,no-any-return]
+
+    monkeypatch.setattr(Queue, "attributes", property(counted))
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(received) == 10
+    # moto built them (three walks of the 200 messages each) once per message received, several times over.
+    assert built == 0
+
+
+def test_messages_past_the_retention_period_are_still_dropped(sqs: Any) -> None:
+    backend = sqs_backends[DEFAULT_ACCOUNT_ID][REGION]
+    for name in ("expired", "fresh"):
+        url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=name)
+    # Milliseconds: sent 61 s ago, past the queue's 60 s.
+    expired = backend.get_queue("expired")._messages[0]
+    expired.sent_timestamp = int(expired.sent_timestamp or 0) - 61_000  # type: ignore[assignment]
+    for name, expected in (("expired", []), ("fresh", ["fresh"])):
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        assert [message["Body"] for message in answer.get("Messages", [])] == expected
+
+
+@pytest.mark.parametrize("name", ["ApproximateNumberOfMessages", "ReceiveMessage", "FifoQueue", "KmsMasterKeyId", ""])
+def test_cached_name_conversion_answers_as_moto_does(name: str) -> None:
+    from moto.core import responses
+    from moto.sqs import models
+
+    speed_up_moto()
+    expected = moto_utils.camelcase_to_underscores(name)
+    assert responses.camelcase_to_underscores(name) == expected  # type: ignore[attr-defined]
+    assert models.camelcase_to_underscores(name) == expected  # type: ignore[attr-defined]
