@@ -1,21 +1,24 @@
 """Settings, read from the environment once and validated, in one place.
 
-Each function builds the model it needs (``FanoutSettings``,
-``SubmitSettings``) at its first invocation; integrations declare their own
+Each function builds the model it needs (``SubmitSettings``,
+``OperationsSettings``; fan-out's is ``infra.aws.fanout_settings``, without
+pydantic) at its first invocation; integrations declare their own
 models and load them through ``integrations.env.load_env_model``.  Nothing below the handlers
 reads ``os.environ`` directly.
 """
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# SQS allows 1 MiB per message, but a Lambda invocation payload is capped at
-# 6 MB: ten full-size messages would not fit one batch.  Events above this
-# size travel by reference and are read back from the table.
-DEFAULT_MAX_INLINE_EVENT_BYTES = 256 * 1024
+from infra.aws.fanout_settings import (
+    DEFAULT_MAX_INLINE_EVENT_BYTES,
+    MAX_INLINE_EVENT_BYTES,
+    MIN_INLINE_EVENT_BYTES,
+    MIN_TABLE_NAME,
+    name_set,
+    queue_map,
+)
 
 
 class _Settings(BaseModel):
@@ -27,58 +30,14 @@ class _Settings(BaseModel):
 class TableSettings(_Settings):
     """The two tables every function touches."""
 
-    event_cache_table: str = Field(min_length=3)
-    submissions_table: str = Field(min_length=3)
+    event_cache_table: str = Field(min_length=MIN_TABLE_NAME)
+    submissions_table: str = Field(min_length=MIN_TABLE_NAME)
     aws_region: str | None = None
     #: Set only to talk to a local moto server; real AWS needs none.
     aws_endpoint_url: str | None = None
     #: Let botocore and urllib3 log whole requests and answers at DEBUG.  Separate from the
     #: log level on purpose: those lines can carry secrets (an SSM answer holds the key).
     wire_logs: bool = False
-
-
-def _queue_map(value: object) -> object:
-    """An environment variable's JSON object of integration name -> queue URL (other values as given).
-
-    An empty URL is an optional integration this stack leaves out (its template
-    condition is false, so it has no queue): it is dropped.
-    """
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not a JSON object of name -> queue URL ({exc.msg})") from exc
-    if isinstance(value, dict):
-        return {name: url for name, url in value.items() if url != ""}
-    return value
-
-
-class FanoutSettings(TableSettings):
-    """The fan-out function: where each integration's queue is."""
-
-    #: JSON object mapping integration name to its queue URL.
-    integration_queues: dict[str, str]
-    #: Comma-separated integrations to skip even though they have a queue.
-    disabled_integrations: frozenset[str] = frozenset()
-    max_inline_event_bytes: int = Field(default=DEFAULT_MAX_INLINE_EVENT_BYTES, ge=1024, le=1024 * 1024)
-
-    @field_validator("integration_queues", mode="before")
-    @classmethod
-    def _queues_from_json(cls, value: object) -> object:
-        return _queue_map(value)
-
-    @field_validator("disabled_integrations", mode="before")
-    @classmethod
-    def _split_names(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(name.strip() for name in value.split(",") if name.strip())
-        return value
-
-    @property
-    def enabled_queues(self) -> dict[str, str]:
-        return {
-            name: url for name, url in sorted(self.integration_queues.items()) if name not in self.disabled_integrations
-        }
 
 
 class SubmitSettings(TableSettings):
@@ -98,13 +57,34 @@ class SubmitSettings(TableSettings):
     powertools_service_name: str = "event-importer"
 
 
-class OperationsSettings(FanoutSettings):
-    """The operations layer (replay and API functions, the CLI): each integration's queue and DLQ."""
+class OperationsSettings(TableSettings):
+    """The operations layer (replay and API functions, the CLI): each integration's queue and DLQ.
 
+    Its queue settings are fan-out's (``infra.aws.fanout_settings``), with the same readers.
+    """
+
+    #: JSON object mapping integration name to its queue URL.
+    integration_queues: dict[str, str]
+    #: Comma-separated integrations to skip even though they have a queue.
+    disabled_integrations: frozenset[str] = frozenset()
+    max_inline_event_bytes: int = Field(
+        default=DEFAULT_MAX_INLINE_EVENT_BYTES, ge=MIN_INLINE_EVENT_BYTES, le=MAX_INLINE_EVENT_BYTES
+    )
     #: JSON object mapping integration name to its dead-letter queue URL.
     dead_letter_queues: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("dead_letter_queues", mode="before")
+    @field_validator("integration_queues", "dead_letter_queues", mode="before")
     @classmethod
-    def _dead_letter_queues_from_json(cls, value: object) -> object:
-        return _queue_map(value)
+    def _queues_from_json(cls, value: object) -> object:
+        return queue_map(value)
+
+    @field_validator("disabled_integrations", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        return name_set(value) if isinstance(value, str) else value
+
+    @property
+    def enabled_queues(self) -> dict[str, str]:
+        return {
+            name: url for name, url in sorted(self.integration_queues.items()) if name not in self.disabled_integrations
+        }

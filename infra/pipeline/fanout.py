@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from infra.aws.publisher import OutgoingMessage, QueuePublisher
 from infra.aws.selection import Placeholder, PlaceholderWriter
-from infra.pipeline.messages import QueueMessage
+from infra.pipeline.wire import message_body
 from integrations.errors import IntegrationError
 from integrations.records import ChangeKind, removal_hash
 
@@ -141,21 +141,24 @@ def build_messages(
     """One message per integration queue; the event travels inline when small enough."""
     messages = []
     for service, queue_url in queues.items():
-        message = QueueMessage(
-            event_id=change.event_id,
-            service=service,
-            data_hash=change.data_hash,
-            version=change.version,
-            change=change.change,
-            event=change.event,
-            changed_at=change.changed_at,
-            incarnation=change.incarnation,
-        )
-        body = message.to_body()
+        body = _body(change, service, change.event)
         if len(body.encode()) > max_inline_bytes:
-            body = message.model_copy(update={"event": None}).to_body()
+            body = _body(change, service, None)
         messages.append(OutgoingMessage(queue_url=queue_url, body=body, key=f"{key_prefix}|{service}"))
     return messages
+
+
+def _body(change: CacheChange, service: str, event: dict[str, Any] | None) -> str:
+    return message_body(
+        event_id=change.event_id,
+        service=service,
+        data_hash=change.data_hash,
+        version=change.version,
+        change=change.change,
+        event=event,
+        changed_at=change.changed_at,
+        incarnation=change.incarnation,
+    )
 
 
 class FanOut:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from infra.pipeline.wire import SCHEMA_VERSION, message_body
 from integrations.records import CachedEvent, ChangeKind
 
 
@@ -22,7 +23,7 @@ class QueueMessage(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1] = SCHEMA_VERSION
     event_id: str = Field(min_length=1)
     service: str = Field(min_length=1)
     data_hash: str = Field(min_length=1)
@@ -60,7 +61,20 @@ class QueueMessage(BaseModel):
         )
 
     def to_body(self) -> str:
-        return self.model_dump_json(exclude_none=True)
+        """The JSON body (``infra.pipeline.wire``: the one encoder of the format)."""
+        return message_body(
+            event_id=self.event_id,
+            service=self.service,
+            data_hash=self.data_hash,
+            version=self.version,
+            change=self.change,
+            event=self.event,
+            changed_at=self.changed_at,
+            incarnation=self.incarnation,
+            requeues=self.requeues,
+            replay=self.replay,
+            force=self.force,
+        )
 
 
 def event_id_in(body: str) -> str | None:

@@ -1,8 +1,8 @@
 """The fan-out function's wiring, built once per container at its first invocation.
 
-Imports only what fan-out uses (no pynamodb, no httpx, not even boto3: its
-SQS and DynamoDB clients come straight from botocore, which spares the cold start
-boto3's resource layer and s3transfer).
+Imports only what fan-out uses (no pynamodb, no httpx, no pydantic, not even
+boto3: its SQS and DynamoDB clients come straight from botocore, which spares
+the cold start boto3's resource layer and s3transfer).
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, cast
 import botocore.session
 from botocore.config import Config
 
+from infra.aws.fanout_settings import FanoutSettings
 from infra.aws.publisher import QueuePublisher
 from infra.aws.selection import WRITE_CONCURRENCY, PlaceholderWriter
-from infra.aws.settings import FanoutSettings
 from infra.pipeline.fanout import FanOut
 from infra.runtime.logs import secure_logging
-from integrations.env import load_env_model
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 @functools.cache
 def fanout_service() -> FanOut:
     """The fan-out function's ``FanOut``, from its environment."""
-    settings = load_env_model(FanoutSettings)
+    settings = FanoutSettings.from_env()
     # Before anything reads a secret or calls AWS.
     secure_logging(wire_logs=settings.wire_logs)
     session = botocore.session.get_session()

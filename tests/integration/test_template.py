@@ -18,9 +18,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.aws.fanout_settings import FanoutSettings
 from infra.aws.models import SELECTION_PROJECTION
 from infra.aws.selection import SELECTION_INDEX
-from infra.aws.settings import FanoutSettings, OperationsSettings
+from infra.aws.settings import OperationsSettings
 from infra.aws.stack import Stack, deploy, load_template, optional_integrations_on
 from integrations.env import load_env_model
 from integrations.registry import get_integration, integration_names
@@ -262,7 +263,7 @@ def test_every_dead_letter_queue_outlives_its_source(stack: Stack) -> None:
 
 def fanout_queues(stack: Stack) -> dict[str, str]:
     (fanout,) = [function for function in stack.functions.values() if function.handler == FANOUT_HANDLER]
-    return load_env_model(FanoutSettings, fanout.environment).integration_queues
+    return FanoutSettings.from_env(fanout.environment).integration_queues
 
 
 @pytest.mark.parametrize("name", sorted(integration_names()))
