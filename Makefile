@@ -24,11 +24,14 @@ UV := $(BIN)/python -m uv
 # urllib3 in Lambda. Built with this variable, it installs as urllib3_future only, which niquests uses.
 KEEP_URLLIB3 := --no-binary urllib3-future
 export URLLIB3_NO_OVERRIDE := 1
+# uv, unlike pip, writes no bytecode: where PYTHONDONTWRITEBYTECODE is set, every process of the
+# suite (function hosts, moto servers, fresh interpreters) would compile what it imports again.
+UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check '$(UV_SPEC)'
-	$(UV) pip install --quiet --python $(BIN)/python $(KEEP_URLLIB3) -e '.[dev]'
+	$(UV_INSTALL) --python $(BIN)/python $(KEEP_URLLIB3) -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -53,7 +56,7 @@ typecheck: $(STAMP)
 
 $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION): $(STAMP)
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
-	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python 'checkov==$(CHECKOV_VERSION)'
+	$(UV_INSTALL) --python $(CHECKOV_VENV)/bin/python 'checkov==$(CHECKOV_VERSION)'
 	@touch $@
 
 # Every skip is written next to its resource in template.yaml, with the reason.
