@@ -16,6 +16,7 @@ from infra import runtime
 from infra.aws.stack import Stack, deploy, optional_integrations_on
 from infra.local.caldav import RadicaleServer
 from infra.local.motolock import serialise_in_process
+from infra.local.motospeed import speed_up_moto
 from integrations import registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,8 @@ CALDAV_PASSWORD = "caldav-test-password-5f2a"
 # The pipeline writes concurrently (batched import, fan-out's placeholders); moto's DynamoDB is not
 # thread-safe (two writes in flight can share a stream sequence number), as DynamoDB itself is.
 serialise_in_process()
+# In-process moto runs as the local server does, without its per-request costs (none changes an answer).
+speed_up_moto()
 
 # Every test makes new botocore sessions (caches cleared, a fresh moto), and each session's loader
 # would parse the service models and endpoint data it uses again (about 0.3 s of JSON per test).

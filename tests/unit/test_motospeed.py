@@ -9,7 +9,7 @@ import pytest
 from moto import backends
 from moto.core import utils as moto_utils
 from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.sqs.models import Queue, sqs_backends
+from moto.sqs.models import Message, Queue, sqs_backends
 
 from infra.local.motospeed import speed_up_moto
 
@@ -74,3 +74,39 @@ def test_cached_name_conversion_answers_as_moto_does(name: str) -> None:
     expected = moto_utils.camelcase_to_underscores(name)
     assert responses.camelcase_to_underscores(name) == expected  # type: ignore[attr-defined]
     assert models.camelcase_to_underscores(name) == expected  # type: ignore[attr-defined]
+
+
+def test_the_queue_counts_agree_with_each_message_s_own_answer(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="mixed")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(6)])
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"d{n}", "DelaySeconds": 60} for n in range(2)]
+    )
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=60)
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue("mixed")
+    messages = queue._messages
+    assert queue.messages == [m for m in messages if m.visible and not m.delayed]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == str(sum(m.visible and not m.delayed for m in messages)) == "4"
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == str(sum(not m.visible for m in messages)) == "2"
+    assert counts["ApproximateNumberOfMessagesDelayed"] == str(sum(m.delayed for m in messages)) == "2"
+
+
+def test_a_send_does_not_ask_every_queued_message_the_time(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = sqs.create_queue(QueueName="deep")["QueueUrl"]
+    for start in range(0, 100, 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(start, start + 10)]
+        )
+    asked = 0
+    visible = Message.visible
+
+    def counted(message: Message) -> bool:
+        nonlocal asked
+        asked += 1
+        return visible.fget(message)  # type: ignore[attr-defined,no-any-return]
+
+    monkeypatch.setattr(Message, "visible", property(counted))
+    sqs.send_message(QueueUrl=url, MessageBody="one more")
+    # moto asked each of the 100 queued messages, twice, to read ContentBasedDeduplication.
+    assert asked == 0
