@@ -52,6 +52,11 @@ def name_set(text: str) -> frozenset[str]:
     return frozenset(name.strip() for name in text.split(",") if name.strip())
 
 
+def enabled(queues: Mapping[str, str], disabled: frozenset[str]) -> dict[str, str]:
+    """The queues of the integrations not disabled, by name."""
+    return {name: url for name, url in sorted(queues.items()) if name not in disabled}
+
+
 def _flag(text: str) -> bool:
     try:
         return strtobool(text)
@@ -146,6 +151,4 @@ class FanoutSettings:
 
     @property
     def enabled_queues(self) -> dict[str, str]:
-        return {
-            name: url for name, url in sorted(self.integration_queues.items()) if name not in self.disabled_integrations
-        }
+        return enabled(self.integration_queues, self.disabled_integrations)

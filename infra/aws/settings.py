@@ -16,6 +16,7 @@ from infra.aws.fanout_settings import (
     MAX_INLINE_EVENT_BYTES,
     MIN_INLINE_EVENT_BYTES,
     MIN_TABLE_NAME,
+    enabled,
     name_set,
     queue_map,
 )
@@ -85,6 +86,4 @@ class OperationsSettings(TableSettings):
 
     @property
     def enabled_queues(self) -> dict[str, str]:
-        return {
-            name: url for name, url in sorted(self.integration_queues.items()) if name not in self.disabled_integrations
-        }
+        return enabled(self.integration_queues, self.disabled_integrations)
