@@ -62,19 +62,7 @@ class QueueMessage(BaseModel):
 
     def to_body(self) -> str:
         """The JSON body (``infra.pipeline.wire``: the one encoder of the format)."""
-        return message_body(
-            event_id=self.event_id,
-            service=self.service,
-            data_hash=self.data_hash,
-            version=self.version,
-            change=self.change,
-            event=self.event,
-            changed_at=self.changed_at,
-            incarnation=self.incarnation,
-            requeues=self.requeues,
-            replay=self.replay,
-            force=self.force,
-        )
+        return message_body(**self.model_dump(exclude={"schema_version"}))
 
 
 def event_id_in(body: str) -> str | None:
